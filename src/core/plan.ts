@@ -1,0 +1,120 @@
+/** Planning: what a deployment of a release to an environment will do. Pure: no I/O. */
+
+import { formatDuration } from './duration.js';
+import { type Process, type StepSpec, isGate, phasesFor } from './process.js';
+
+export interface PlannedStep {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: StepSpec['kind'];
+  /** One line a person can read: the command, URL, checklist item or roles. */
+  readonly summary: string;
+  readonly idempotent: boolean;
+  readonly timeoutMs: number;
+  /** Present on gates: who must act. */
+  readonly gate?: { readonly roles: readonly string[]; readonly item?: string };
+}
+
+export interface PlannedPhase {
+  readonly id: string;
+  readonly name: string;
+  readonly steps: readonly PlannedStep[];
+}
+
+/** What the planner needs to know about the world; gathered by the caller (the only impure part). */
+export interface PlanContext {
+  readonly environment: string;
+  readonly release: string;
+  /** The release now live in the environment, if any. */
+  readonly currentRelease: string | null;
+  /** Environments in which this release already succeeded. */
+  readonly succeededIn: readonly string[];
+}
+
+export interface Plan {
+  readonly app: string;
+  readonly environment: string;
+  readonly release: string;
+  readonly currentRelease: string | null;
+  readonly target: string;
+  readonly phases: readonly PlannedPhase[];
+  /** Gates a person must clear, in order, e.g. "approval by qa (staging.uat)". */
+  readonly gates: readonly string[];
+  /** Environments that must have run this release first, and are still missing. */
+  readonly missingPromotions: readonly string[];
+  readonly autoRollback: boolean;
+}
+
+export function planDeployment(process: Process, ctx: PlanContext): Plan {
+  const env = process.environments[ctx.environment];
+  if (!env) throw new Error(`planDeployment: unknown environment ${ctx.environment}`);
+  const phases = phasesFor(process, ctx.environment).map(
+    (phase): PlannedPhase => ({ id: phase.id, name: phase.name, steps: phase.steps.map(planStep) }),
+  );
+  const gates = phases.flatMap((ph) =>
+    ph.steps.filter((s) => s.gate).map((s) => `${describeGate(s)} (${ph.id}.${s.id})`),
+  );
+  return {
+    app: process.app,
+    environment: ctx.environment,
+    release: ctx.release,
+    currentRelease: ctx.currentRelease,
+    target: `${env.target.type}:${env.target.root}`,
+    phases,
+    gates,
+    missingPromotions: env.requires.filter((r) => !ctx.succeededIn.includes(r)),
+    autoRollback: env.rollback.auto,
+  };
+}
+
+function describeGate(s: PlannedStep): string {
+  if (!s.gate) return '';
+  return s.kind === 'checklist'
+    ? `checklist "${s.gate.item}" by ${s.gate.roles.join(', ')}`
+    : `approval by ${s.gate.roles.join(' + ')}`;
+}
+
+export function planStep(step: StepSpec): PlannedStep {
+  const base = {
+    id: step.id,
+    name: step.name,
+    kind: step.kind,
+    summary: summarizeStep(step),
+    idempotent: step.idempotent,
+    timeoutMs: step.timeoutMs,
+  };
+  if (!isGate(step)) return base;
+  return step.kind === 'checklist'
+    ? { ...base, gate: { roles: [step.role], item: step.item } }
+    : { ...base, gate: { roles: step.roles } };
+}
+
+export function summarizeStep(step: StepSpec): string {
+  switch (step.kind) {
+    case 'run': {
+      const cmd = 'argv' in step.command ? step.command.argv.join(' ') : step.command.shell;
+      return `${step.on === 'target' ? 'on target: ' : ''}${cmd}`;
+    }
+    case 'http':
+      return `${step.http.method} ${step.http.url} → ${step.http.expectStatus.join('|')}`;
+    case 'checklist':
+      return `☐ ${step.item} (${step.role})`;
+    case 'approval':
+      return `approval by ${step.roles.join(' + ')}`;
+    case 'release':
+      return `unpack artifact, verify SHA-256, switch current (keep ${step.keep})`;
+    case 'config':
+      return `render ${step.files.map((f) => f.dest).join(', ')}`;
+    case 'restart':
+      return step.mode === 'reload' ? 'reload service' : 'stop and start service';
+    case 'smoke':
+      return `${step.checks.length} check${step.checks.length === 1 ? '' : 's'}: ${step.checks.map((c) => c.id).join(', ')}`;
+  }
+}
+
+/** Total of the step timeouts, an upper bound shown by `slipway plan`. */
+export function worstCaseDuration(plan: Plan): string {
+  let ms = 0;
+  for (const ph of plan.phases) for (const s of ph.steps) if (!s.gate) ms += s.timeoutMs;
+  return formatDuration(ms);
+}
