@@ -19,6 +19,8 @@ export interface EventPayloads {
     readonly processFile: string;
     readonly plan: Plan;
     readonly actor: Actor;
+    /** `--var KEY=VALUE` overrides given at deploy time (never secrets). */
+    readonly varOverrides: Readonly<Record<string, string>>;
   };
   /** A runner (process) took over execution; `resumed` when earlier runs were cut short. */
   'deployment.runner': { readonly runner: string; readonly resumed: boolean };
