@@ -32,6 +32,8 @@ export const ERROR_CATALOGUE = {
   SLW_STEP_FAILED: { category: 'failed', summary: 'A step failed (non-zero exit, failed check, timeout).' },
   SLW_STEP_TIMEOUT: { category: 'failed', summary: 'A step ran longer than its timeout and was stopped.' },
   SLW_STEP_INTERRUPTED: { category: 'failed', summary: 'Slipway stopped while a non-idempotent step was running; it is not re-run.' },
+  SLW_GATE_REJECTED: { category: 'failed', summary: 'A gate was rejected by a member of an awaited role.' },
+  SLW_ROLLBACK_FAILED: { category: 'failed', summary: 'A rollback action failed; the environment needs a person.' },
   SLW_NOTHING_TO_ROLL_BACK: { category: 'bad-input', summary: 'The environment has no previous good release to return to.' },
   SLW_SECRET_MISSING: { category: 'failed', summary: 'A secret reference could not be resolved (environment variable or file missing).' },
   SLW_TARGET_FAILED: { category: 'failed', summary: 'A target operation (unpack, switch, exec) failed.' },

@@ -1,0 +1,46 @@
+/** `slipway approve|reject|check <id>`: decide at the open gate as the current user, then carry the deployment on. */
+
+import { type Decision, decide } from '../../engine/gates.js';
+import { type GlobalOptions, engineWithProgress, interruptSignal, outputFor, parseId, withStore } from '../context.js';
+import { exitForState } from '../exit-codes.js';
+import { currentActor } from '../identity.js';
+import { renderStatus } from '../render.js';
+
+export interface DecideOptions extends GlobalOptions {
+  readonly role?: string;
+  readonly step?: string;
+  readonly comment?: string;
+  /** commander's --no-continue */
+  readonly continue?: boolean;
+}
+
+export async function decideCommand(decision: Decision, id: string, opts: DecideOptions): Promise<number> {
+  const out = outputFor(opts);
+  const deploymentId = parseId(id);
+  return withStore(opts, async (store) => {
+    const result = await decide(store, deploymentId, decision, {
+      actor: currentActor(),
+      ...(opts.role ? { role: opts.role } : {}),
+      ...(opts.step ? { step: opts.step } : {}),
+      ...(opts.comment ? { comment: opts.comment } : {}),
+    });
+    const verb = decision === 'approve' ? 'approved' : decision === 'check' ? 'checked' : 'rejected';
+    out.line(
+      `${verb} deployment ${deploymentId} as ${result.role}${result.remaining.length ? `; still awaited: ${result.remaining.join(', ')}` : ''}`,
+    );
+    if (opts.continue === false || result.view.state === 'waiting') {
+      out.result(result.view, () => '');
+      return exitForState(result.view.state);
+    }
+    const { engine, stop } = engineWithProgress(store, out, opts);
+    const interrupt = interruptSignal(out);
+    try {
+      const view = await engine.run(deploymentId, interrupt.signal);
+      out.result(view, () => (view.state === 'waiting' ? '' : `\n${renderStatus(view, out.c)}`));
+      return exitForState(view.state);
+    } finally {
+      stop();
+      interrupt.dispose();
+    }
+  });
+}

@@ -1,0 +1,51 @@
+/** `slipway rollback <env|id>`: return an environment to the good release before its live one. */
+
+import { SlipwayError } from '../../core/errors.js';
+import { startManualRollback } from '../../engine/rollback.js';
+import { liveDeployment } from '../../engine/start-deployment.js';
+import {
+  type GlobalOptions,
+  engineWithProgress,
+  interruptSignal,
+  loadCliProcess,
+  outputFor,
+  withStore,
+} from '../context.js';
+import { exitForState } from '../exit-codes.js';
+import { currentActor } from '../identity.js';
+import { renderStatus } from '../render.js';
+
+export async function rollbackCommand(envOrId: string, opts: GlobalOptions & { comment?: string }): Promise<number> {
+  const out = outputFor(opts);
+  return withStore(opts, async (store) => {
+    let live: Awaited<ReturnType<typeof liveDeployment>>;
+    if (/^\d+$/.test(envOrId)) {
+      const d = await store.getDeployment(Number(envOrId));
+      if (!d) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${envOrId} in this store`);
+      live = await liveDeployment(store, d.app, d.environment);
+      if (live.id !== d.id) {
+        throw new SlipwayError(
+          'SLW_ILLEGAL_TRANSITION',
+          `deployment ${d.id} is not what runs in ${d.environment} now (deployment ${live.id}, ${live.release}, is)`,
+          { hint: `roll back the environment instead: slipway rollback ${d.environment}` },
+        );
+      }
+    } else {
+      const process = await loadCliProcess(opts);
+      live = await liveDeployment(store, process.app, envOrId);
+    }
+    const previous = await startManualRollback(store, live, currentActor(), opts.comment);
+    out.line(`rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`);
+    const { engine, stop } = engineWithProgress(store, out, opts);
+    const interrupt = interruptSignal(out);
+    try {
+      const view = await engine.run(live.id, interrupt.signal);
+      out.result(view, () => `\n${renderStatus(view, out.c)}`);
+      // A manual rollback that completed is a success for the person who asked for it.
+      return view.state === 'rolled-back' ? 0 : exitForState(view.state);
+    } finally {
+      stop();
+      interrupt.dispose();
+    }
+  });
+}

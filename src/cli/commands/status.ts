@@ -1,0 +1,23 @@
+/** `slipway status [id]`: phases, steps, gates and who is awaited; without an id, the latest deployment. */
+
+import { SlipwayError } from '../../core/errors.js';
+import { Engine } from '../../engine/engine.js';
+import { type GlobalOptions, outputFor, parseId, withStore } from '../context.js';
+import { renderStatus } from '../render.js';
+
+export async function statusCommand(id: string | undefined, opts: GlobalOptions): Promise<number> {
+  const out = outputFor(opts);
+  return withStore(opts, async (store) => {
+    let deploymentId: number;
+    if (id !== undefined) deploymentId = parseId(id);
+    else {
+      const [latest] = await store.listDeployments({ limit: 1 });
+      if (!latest) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', 'no deployments in this store yet');
+      deploymentId = latest.id;
+    }
+    const view = await new Engine({ store }).view(deploymentId);
+    const { processSource: _source, ...shown } = view;
+    out.result(shown, () => renderStatus(view, out.c));
+    return 0;
+  });
+}

@@ -1,0 +1,83 @@
+/** Options every command shares (process file, store, --json) and how they resolve to paths and open resources. */
+
+import path from 'node:path';
+import { loadProcess } from '../config/load-process.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Store } from '../core/ports.js';
+import type { Process } from '../core/process.js';
+import { Engine } from '../engine/engine.js';
+import { DEFAULT_STORE_PATH, openStore } from '../store/open-store.js';
+import { type Output, createOutput } from './output.js';
+import { progressHooks } from './progress.js';
+
+export interface GlobalOptions {
+  /** Process file. @default $SLIPWAY_FILE or ./slipway.yaml */
+  readonly file?: string;
+  /** Store location. @default $SLIPWAY_STORE or .slipway/slipway.db beside the process file */
+  readonly store?: string;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+}
+
+export function processFileArg(opts: GlobalOptions): string {
+  return opts.file ?? process.env.SLIPWAY_FILE ?? 'slipway.yaml';
+}
+
+export function storeLocation(opts: GlobalOptions): string {
+  const explicit = opts.store ?? process.env.SLIPWAY_STORE;
+  if (explicit) return explicit;
+  return path.join(path.dirname(path.resolve(processFileArg(opts))), DEFAULT_STORE_PATH);
+}
+
+export function outputFor(opts: GlobalOptions): Output {
+  return createOutput({ json: opts.json === true });
+}
+
+export function loadCliProcess(opts: GlobalOptions): Promise<Process> {
+  return loadProcess(processFileArg(opts));
+}
+
+/** Opens the store for the duration of `fn` and always closes it. */
+export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(storeLocation(opts));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** An engine whose progress is drawn on `out`; call `stop()` when done. */
+export function engineWithProgress(store: Store, out: Output, opts: GlobalOptions): { engine: Engine; stop(): void } {
+  const hooks = progressHooks(out, { verbose: opts.verbose === true });
+  return { engine: new Engine({ store, hooks }), stop: hooks.stop };
+}
+
+/** Ctrl-C stops the runner between steps (the deployment stays resumable) instead of killing it mid-write. */
+export function interruptSignal(out: Output): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    out.note('stopping… (the deployment can be continued with "slipway resume"; press Ctrl-C again to quit now)');
+    controller.abort(new Error('interrupted by the user'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}
+
+export function parseId(text: string): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id <= 0) {
+    throw new SlipwayError('SLW_USAGE', `"${text}" is not a deployment id`, {
+      hint: 'ids are the numbers in "slipway history"',
+    });
+  }
+  return id;
+}

@@ -1,0 +1,140 @@
+/** Human renderings of deployments, plans and history for the terminal. */
+
+import type { DeploymentView, StepView } from '../core/deployment-view.js';
+import { formatDuration } from '../core/duration.js';
+import type { Plan } from '../core/plan.js';
+import type { DeploymentRecord } from '../core/ports.js';
+import type { DeploymentState } from '../core/state.js';
+import type { Colors } from './output.js';
+
+export function stateLabel(state: DeploymentState, c: Colors): string {
+  switch (state) {
+    case 'succeeded':
+      return c.green('succeeded');
+    case 'failed':
+      return c.red('failed');
+    case 'rolled-back':
+      return c.yellow('rolled back');
+    case 'waiting':
+      return c.cyan('waiting');
+    case 'rolling-back':
+      return c.yellow('rolling back');
+    case 'running':
+      return c.blue('running');
+  }
+}
+
+const STEP_ICON: Record<StepView['status'], string> = {
+  pending: '·',
+  running: '▶',
+  retrying: '↻',
+  waiting: '⏸',
+  succeeded: '✓',
+  failed: '✗',
+  interrupted: '!',
+};
+
+function stepIcon(s: StepView, c: Colors): string {
+  const icon = STEP_ICON[s.status];
+  if (s.status === 'succeeded') return c.green(icon);
+  if (s.status === 'failed') return c.red(icon);
+  if (s.status === 'waiting') return c.cyan(icon);
+  if (s.status === 'pending') return c.dim(icon);
+  return c.yellow(icon);
+}
+
+export function renderStatus(view: DeploymentView, c: Colors): string {
+  const lines: string[] = [];
+  const duration = view.finishedAt ? ` in ${formatDuration(Date.parse(view.finishedAt) - Date.parse(view.createdAt))}` : '';
+  lines.push(
+    `${c.bold(`Deployment ${view.id}`)}  ${view.app} → ${c.bold(view.environment)}  release ${c.bold(view.release)}  ${stateLabel(view.state, c)}${duration}`,
+  );
+  lines.push(
+    c.dim(
+      `started by ${view.startedBy.user} at ${view.createdAt}${view.resumes ? ` · resumed ${view.resumes}×` : ''} · sha256 ${view.artifactSha256.slice(0, 12)}…`,
+    ),
+  );
+  for (const phase of view.phases) {
+    const icon =
+      phase.status === 'succeeded'
+        ? c.green('✓')
+        : phase.status === 'failed'
+          ? c.red('✗')
+          : phase.status === 'running'
+            ? c.blue('▶')
+            : c.dim('·');
+    lines.push(`${icon} ${c.bold(phase.name)}`);
+    for (const s of phase.steps) {
+      const took = s.durationMs !== undefined ? c.dim(` (${formatDuration(s.durationMs)})`) : '';
+      const attempts = s.attempts > 1 ? c.dim(` ×${s.attempts}`) : '';
+      const detail =
+        s.status === 'failed' || s.status === 'retrying'
+          ? c.red(firstLine(s.error?.message ?? ''))
+          : s.status === 'waiting'
+            ? c.cyan(`awaiting ${(s.awaiting ?? []).join(', ')}`)
+            : s.status === 'pending'
+              ? c.dim(s.summary)
+              : (s.result ?? s.summary);
+      lines.push(`    ${stepIcon(s, c)} ${s.id.padEnd(22)} ${detail}${attempts}${took}`);
+    }
+  }
+  if (view.rollback) {
+    const rb = view.rollback;
+    lines.push(
+      `${c.yellow('↩')} ${c.bold('rollback')} to ${rb.toRelease ?? '(none)'} — ${rb.status} ${c.dim(`(trigger: ${rb.trigger})`)}`,
+    );
+    for (const a of rb.actions) lines.push(`    ${a.ok ? c.green('✓') : c.red('✗')} ${a.action.padEnd(22)} ${firstLine(a.detail)}`);
+  }
+  if (view.outcome) lines.push(`${c.bold('why:')} ${view.outcome}`);
+  const gate = view.phases.flatMap((p) => p.steps).find((s) => s.status === 'waiting');
+  if (gate) lines.push(nextGateHint(view.id, gate, c));
+  return lines.join('\n');
+}
+
+export function nextGateHint(id: number, gate: StepView, c: Colors): string {
+  const verb = gate.kind === 'checklist' ? 'check' : 'approve';
+  return `${c.cyan('waiting for')} ${(gate.awaiting ?? []).join(' + ')} at ${gate.phase}.${gate.id} — ${c.bold(`slipway ${verb} ${id} --comment "…"`)} (or slipway reject ${id})`;
+}
+
+export function renderPlan(plan: Plan, c: Colors): string {
+  const lines = [
+    `${c.bold('Plan')}: ${plan.app} release ${c.bold(plan.release)} → ${c.bold(plan.environment)} (${plan.target})`,
+    `live now: ${plan.currentRelease ?? 'nothing'} · automatic rollback: ${plan.autoRollback ? 'on' : 'off'}`,
+  ];
+  for (const phase of plan.phases) {
+    lines.push(c.bold(`▸ ${phase.name}`));
+    for (const s of phase.steps) {
+      const flags = [s.gate ? 'gate' : '', s.idempotent ? '' : 'not idempotent'].filter(Boolean).join(', ');
+      lines.push(`    ${s.id.padEnd(22)} ${c.dim(s.kind.padEnd(9))} ${s.summary}${flags ? c.dim(` [${flags}]`) : ''}`);
+    }
+  }
+  lines.push(plan.gates.length ? `gates: ${plan.gates.join('; ')}` : 'gates: none');
+  if (plan.missingPromotions.length) {
+    lines.push(c.red(`blocked: release ${plan.release} must first succeed in ${plan.missingPromotions.join(', ')}`));
+  }
+  lines.push(c.dim('nothing was done (plan only)'));
+  return lines.join('\n');
+}
+
+export function renderHistory(rows: readonly DeploymentRecord[], c: Colors): string {
+  if (rows.length === 0) return 'no deployments yet';
+  const header = `${'ID'.padStart(5)}  ${'ENV'.padEnd(12)} ${'RELEASE'.padEnd(12)} ${'OUTCOME'.padEnd(12)} ${'BY'.padEnd(10)} ${'STARTED'.padEnd(20)} ${'TOOK'.padStart(7)}  WHY`;
+  const lines = [c.bold(header)];
+  for (const d of rows) {
+    const took = d.finishedAt ? formatDuration(Date.parse(d.finishedAt) - Date.parse(d.createdAt)) : '';
+    const label = stateLabel(d.state, c);
+    const pad = ' '.repeat(Math.max(0, 12 - d.state.replace('-', ' ').length));
+    lines.push(
+      `${String(d.id).padStart(5)}  ${d.environment.padEnd(12)} ${d.release.padEnd(12)} ${label}${pad} ${d.startedBy.padEnd(10)} ${d.createdAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${took.padStart(7)}  ${c.dim(truncate(d.reason ?? '', 70))}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function firstLine(text: string): string {
+  return truncate(text.split('\n')[0] ?? '', 110);
+}
+
+function truncate(text: string, n: number): string {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
+}

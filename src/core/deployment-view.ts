@@ -1,0 +1,285 @@
+/** Folds a deployment's event log into the view that the engine decides from and `status` shows. Pure. */
+
+import type { Actor, AnyStoredEvent } from './events.js';
+import type { Plan } from './plan.js';
+import { type DeploymentState, transition } from './state.js';
+
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'retrying'
+  | 'waiting'
+  | 'succeeded'
+  | 'failed'
+  | 'interrupted';
+
+export interface GateDecision {
+  readonly kind: 'approved' | 'checked' | 'rejected';
+  readonly role: string;
+  readonly actor: Actor;
+  readonly comment: string;
+  readonly at: string;
+}
+
+export interface StepView {
+  readonly phase: string;
+  readonly id: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly summary: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  result?: string;
+  error?: { readonly code: string; readonly message: string };
+  /** When the next attempt is due (ISO), for a step that failed and will retry. */
+  retryAt?: string;
+  /** Roles still awaited by a gate. */
+  awaiting?: readonly string[];
+  decisions: GateDecision[];
+  /** The last started attempt had no recorded end (the runner stopped mid-step). */
+  openAttempt?: number;
+}
+
+export interface PhaseView {
+  readonly id: string;
+  readonly name: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  readonly steps: StepView[];
+}
+
+export interface RollbackView {
+  readonly reason: string;
+  readonly trigger: string;
+  readonly toRelease: string | null;
+  readonly toReleaseDir: string | null;
+  readonly startedAt: string;
+  status: 'running' | 'succeeded' | 'failed';
+  readonly actions: { action: string; ok: boolean; detail: string; at: string }[];
+}
+
+export interface DeploymentView {
+  readonly id: number;
+  readonly app: string;
+  readonly environment: string;
+  readonly release: string;
+  readonly artifactSha256: string;
+  readonly startedBy: Actor;
+  readonly createdAt: string;
+  readonly plan: Plan;
+  readonly varOverrides: Readonly<Record<string, string>>;
+  readonly processSource: string;
+  readonly processFile: string;
+  state: DeploymentState;
+  finishedAt?: string;
+  /** Why it failed or rolled back. */
+  outcome?: string;
+  readonly phases: PhaseView[];
+  /** Facts recorded by succeeded steps, e.g. `releaseDir`. Later facts win. */
+  readonly facts: Record<string, string>;
+  rollback?: RollbackView;
+  /** Number of runner take-overs after the first (crash resumes). */
+  resumes: number;
+  lastSeq: number;
+  /** Type of the last event applied. */
+  lastEventType: string;
+}
+
+/** Builds the view; throws if the log is not a valid sequence of moves. */
+export function viewDeployment(events: readonly AnyStoredEvent[]): DeploymentView {
+  const first = events[0];
+  if (first?.type !== 'deployment.created')
+    throw new Error('a deployment log must start with deployment.created');
+  const c = first.payload;
+  const phases: PhaseView[] = c.plan.phases.map((p) => ({
+    id: p.id,
+    name: p.name,
+    status: 'pending',
+    steps: p.steps.map((s) => ({
+      phase: p.id,
+      id: s.id,
+      name: s.name,
+      kind: s.kind,
+      summary: s.summary,
+      status: 'pending',
+      attempts: 0,
+      decisions: [],
+    })),
+  }));
+  const view: DeploymentView = {
+    id: first.deploymentId,
+    app: c.app,
+    environment: c.environment,
+    release: c.release,
+    artifactSha256: c.artifactSha256,
+    startedBy: c.actor,
+    createdAt: first.at,
+    plan: c.plan,
+    varOverrides: c.varOverrides,
+    processSource: c.processSource,
+    processFile: c.processFile,
+    state: 'running',
+    phases,
+    facts: {},
+    resumes: 0,
+    lastSeq: 1,
+    lastEventType: 'deployment.created',
+  };
+  for (const e of events.slice(1)) applyEvent(view, e);
+  return view;
+}
+
+/** Applies one more event to a view (in place), so a runner need not re-fold the whole log. */
+export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
+  view.state = transition(view.state, e);
+  view.lastSeq = e.seq;
+  view.lastEventType = e.type;
+  const phases = view.phases;
+  const stepOf = (phase: string, step: string): StepView | undefined =>
+    phases.find((p) => p.id === phase)?.steps.find((s) => s.id === step);
+  const phaseOf = (phase: string) => phases.find((p) => p.id === phase);
+  switch (e.type) {
+    case 'deployment.runner':
+      if (e.payload.resumed) view.resumes++;
+      break;
+    case 'phase.started': {
+      const p = phaseOf(e.payload.phase);
+      if (p) p.status = 'running';
+      break;
+    }
+    case 'phase.succeeded': {
+      const p = phaseOf(e.payload.phase);
+      if (p) p.status = 'succeeded';
+      break;
+    }
+    case 'step.started': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = 'running';
+      s.attempts = e.payload.attempt;
+      s.startedAt ??= e.at;
+      s.openAttempt = e.payload.attempt;
+      delete s.retryAt;
+      break;
+    }
+    case 'step.succeeded': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = 'succeeded';
+      s.finishedAt = e.at;
+      s.durationMs = e.payload.durationMs;
+      s.result = e.payload.summary;
+      delete s.openAttempt;
+      delete s.error;
+      Object.assign(view.facts, e.payload.facts ?? {});
+      break;
+    }
+    case 'step.failed': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = e.payload.willRetry ? 'retrying' : 'failed';
+      s.error = { code: e.payload.code, message: e.payload.error };
+      s.finishedAt = e.at;
+      s.durationMs = e.payload.durationMs;
+      delete s.openAttempt;
+      if (e.payload.willRetry)
+        s.retryAt = new Date(Date.parse(e.at) + (e.payload.retryInMs ?? 0)).toISOString();
+      else {
+        const p = phaseOf(e.payload.phase);
+        if (p) p.status = 'failed';
+      }
+      break;
+    }
+    case 'step.interrupted': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = 'interrupted';
+      delete s.openAttempt;
+      break;
+    }
+    case 'gate.waiting': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = 'waiting';
+      s.startedAt ??= e.at;
+      s.awaiting = e.payload.roles;
+      const p = phaseOf(e.payload.phase);
+      if (p) p.status = 'running';
+      break;
+    }
+    case 'gate.approved':
+    case 'gate.checked':
+    case 'gate.rejected': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      const kind =
+        e.type === 'gate.approved' ? 'approved' : e.type === 'gate.checked' ? 'checked' : 'rejected';
+      s.decisions.push({
+        kind,
+        role: e.payload.role,
+        actor: e.payload.actor,
+        comment: e.payload.comment,
+        at: e.at,
+      });
+      if (e.type === 'gate.approved') s.awaiting = e.payload.remaining;
+      else s.awaiting = [];
+      if (s.awaiting.length === 0) {
+        s.status = kind === 'rejected' ? 'failed' : 'succeeded';
+        s.finishedAt = e.at;
+        s.result = `${kind} by ${e.payload.actor.user} (${e.payload.role})${e.payload.comment ? `: ${e.payload.comment}` : ''}`;
+        if (kind === 'rejected') {
+          s.error = { code: 'SLW_GATE_REJECTED', message: s.result };
+          const p = phaseOf(e.payload.phase);
+          if (p) p.status = 'failed';
+        }
+      }
+      break;
+    }
+    case 'rollback.started':
+      view.rollback = {
+        reason: e.payload.reason,
+        trigger: e.payload.trigger,
+        toRelease: e.payload.toRelease,
+        toReleaseDir: e.payload.toReleaseDir,
+        startedAt: e.at,
+        status: 'running',
+        actions: [],
+      };
+      break;
+    case 'rollback.step':
+      view.rollback?.actions.push({ ...e.payload, at: e.at });
+      break;
+    case 'rollback.succeeded':
+      if (view.rollback) view.rollback.status = 'succeeded';
+      break;
+    case 'rollback.failed':
+      if (view.rollback) view.rollback.status = 'failed';
+      break;
+    case 'deployment.succeeded':
+      view.finishedAt = e.at;
+      break;
+    case 'deployment.failed':
+      view.finishedAt = e.at;
+      view.outcome = e.payload.reason;
+      break;
+    case 'deployment.rolled-back':
+      view.finishedAt = e.at;
+      view.outcome = e.payload.reason;
+      break;
+    case 'step.output':
+    case 'deployment.created':
+      break;
+  }
+}
+
+/** Every step in plan order. */
+export function allSteps(view: DeploymentView): StepView[] {
+  return view.phases.flatMap((p) => p.steps);
+}
+
+/** The gate a waiting deployment waits at. */
+export function openGate(view: DeploymentView): StepView | undefined {
+  return allSteps(view).find((s) => s.status === 'waiting');
+}

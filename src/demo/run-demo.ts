@@ -1,0 +1,220 @@
+/** `slipway demo`: the seed's whole process on the bundled notes service — v1, v2 (config + schema change), broken v3 rolled back. */
+
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tar from 'tar';
+import { compileProcess } from '../config/load-process.js';
+import { type DeploymentView, openGate } from '../core/deployment-view.js';
+import { formatDuration } from '../core/duration.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Actor } from '../core/events.js';
+import type { Store } from '../core/ports.js';
+import type { Process } from '../core/process.js';
+import { Engine } from '../engine/engine.js';
+import { decide } from '../engine/gates.js';
+import type { EngineHooks } from '../engine/run-context.js';
+import { startDeployment } from '../engine/start-deployment.js';
+import { execLocal } from '../targets/local-exec.js';
+import { sha256File } from '../targets/safe-archive.js';
+
+const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/notes/', import.meta.url));
+const MARKER = '.slipway-demo';
+const RELEASES = ['v1', 'v2', 'v3'] as const;
+const STARTER: Actor = { user: 'dev', via: 'demo' };
+
+export interface DemoOptions {
+  /** Folder to build the demo in; replaced if it holds an earlier demo. */
+  readonly dir: string;
+  readonly openStore: (file: string) => Promise<Store>;
+  readonly hooks: EngineHooks;
+  /** A line of narration (who does what and why). */
+  readonly say: (text: string) => void;
+  /** Leave the sample services running at the end. */
+  readonly keepRunning?: boolean;
+}
+
+export interface DemoDeployment {
+  readonly id: number;
+  readonly environment: string;
+  readonly release: string;
+  readonly state: string;
+  readonly durationMs: number;
+  readonly reason: string | null;
+}
+
+export interface DemoResult {
+  readonly dir: string;
+  readonly processFile: string;
+  readonly store: string;
+  readonly deployments: readonly DemoDeployment[];
+  /** What production's /version answered after the rollback. */
+  readonly productionAnswers: string;
+  readonly productionUrl: string;
+  readonly rollbackReason: string | null;
+  readonly durationMs: number;
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const started = Date.now();
+  const dir = path.resolve(options.dir);
+  await prepareFolder(dir);
+  const ports = [await freePort(), await freePort()];
+  const processFile = path.join(dir, 'slipway.yaml');
+  await writeProcessFile(processFile, ports);
+  for (const release of RELEASES) await buildArtifact(dir, release);
+  options.say(`built artifacts v1, v2, v3 in ${path.join(dir, 'artifacts')} (tar.gz + .sha256)`);
+
+  // The sample app's API token is a secret: it reaches the service and is redacted from every log.
+  process.env.NOTES_API_TOKEN ??= randomBytes(16).toString('hex');
+  const source = await readFile(processFile, 'utf8');
+  const processDef = compileProcess(source, processFile);
+  const storeFile = path.join(dir, '.slipway', 'slipway.db');
+  const store = await options.openStore(storeFile);
+  const engine = new Engine({ store, hooks: options.hooks });
+  const deployments: DemoDeployment[] = [];
+  try {
+    const steps: [string, (typeof RELEASES)[number], string][] = [
+      ['staging', 'v1', 'first release: through plan, tests, staging and UAT'],
+      ['production', 'v1', 'promoted to production after devops go-ahead'],
+      ['staging', 'v2', 'v2 carries a config change (page size, title) and a schema change (notes.author)'],
+      ['production', 'v2', 'v2 to production: migration runs before the restart'],
+      ['staging', 'v3', 'v3 adds search; staging runs with the search flag off'],
+      ['production', 'v3', 'production has search on: v3 breaks there, Slipway must roll back to v2'],
+    ];
+    for (const [environment, release, story] of steps) {
+      options.say(`\n━━ ${release} → ${environment}: ${story}`);
+      const view = await deployThroughGates(engine, store, processDef, environment, release, options.say);
+      deployments.push({
+        id: view.id,
+        environment,
+        release,
+        state: view.state,
+        durationMs: Date.parse(view.finishedAt ?? new Date().toISOString()) - Date.parse(view.createdAt),
+        reason: view.outcome ?? null,
+      });
+    }
+    const productionUrl = `http://127.0.0.1:${ports[1]}`;
+    const productionAnswers = (await (await fetch(`${productionUrl}/version`)).text()).trim();
+    options.say(`\nproduction ${productionUrl}/version answers: ${productionAnswers}`);
+    const last = deployments.at(-1);
+    return {
+      dir,
+      processFile,
+      store: storeFile,
+      deployments,
+      productionAnswers,
+      productionUrl,
+      rollbackReason: last?.state === 'rolled-back' ? last.reason : null,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await store.close();
+    if (!options.keepRunning) await stopServices(dir);
+  }
+}
+
+/** Runs one deployment, clearing each gate as the role member the process names, like people would with the CLI. */
+async function deployThroughGates(
+  engine: Engine,
+  store: Store,
+  processDef: Process,
+  environment: string,
+  release: string,
+  say: (text: string) => void,
+): Promise<DeploymentView> {
+  const { deployment } = await startDeployment(store, { process: processDef, environment, release, actor: STARTER });
+  let view = await engine.run(deployment.id);
+  while (view.state === 'waiting') {
+    const gate = openGate(view);
+    const role = gate?.awaiting?.[0];
+    const member = role ? processDef.roles[role]?.find((u) => u !== STARTER.user) : undefined;
+    if (!gate || !role || !member) throw new Error(`demo cannot clear gate ${gate?.id ?? '?'}`);
+    const comment = gate.kind === 'checklist' ? 'done, see the release ticket' : `${release} looks good to ${role}`;
+    say(`  ${member} (${role}) ${gate.kind === 'checklist' ? 'ticks' : 'approves'} ${gate.phase}.${gate.id}`);
+    await decide(store, view.id, gate.kind === 'checklist' ? 'check' : 'approve', {
+      actor: { user: member, via: 'demo' },
+      comment,
+    });
+    view = await engine.run(view.id);
+  }
+  return view;
+}
+
+async function prepareFolder(dir: string): Promise<void> {
+  if (existsSync(dir)) {
+    const entries = await readdir(dir);
+    if (entries.length > 0 && !entries.includes(MARKER)) {
+      throw new SlipwayError('SLW_USAGE', `${dir} exists and is not a Slipway demo folder`, {
+        hint: 'choose another folder with --dir',
+      });
+    }
+    await stopServices(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, MARKER), 'made by slipway demo; safe to delete\n');
+  await cp(path.join(EXAMPLE_DIR, 'app'), path.join(dir, 'app'), { recursive: true });
+}
+
+/** The example process with this machine's free ports and the path to Slipway's node_modules (the app uses better-sqlite3). */
+async function writeProcessFile(file: string, ports: number[]): Promise<void> {
+  const nodeModules = path.dirname(path.dirname(path.dirname(createRequire(import.meta.url).resolve('better-sqlite3'))));
+  const text = (await readFile(path.join(EXAMPLE_DIR, 'slipway.yaml'), 'utf8'))
+    .replace("PORT: '4311'", `PORT: '${ports[0]}'`)
+    .replace("PORT: '4312'", `PORT: '${ports[1]}'`)
+    .replace("NODE_PATH: ''", `NODE_PATH: '${nodeModules.replace(/'/g, "''")}'`);
+  await writeFile(file, text);
+}
+
+async function buildArtifact(dir: string, release: string): Promise<void> {
+  const out = path.join(dir, 'artifacts', `notes-${release}.tar.gz`);
+  await mkdir(path.dirname(out), { recursive: true });
+  await tar.create({ gzip: true, file: out, cwd: path.join(dir, 'app', release), portable: true }, ['.']);
+  await writeFile(`${out}.sha256`, `${await sha256File(out)}  notes-${release}.tar.gz\n`);
+}
+
+async function stopServices(dir: string): Promise<void> {
+  for (const env of ['staging', 'production']) {
+    const ctl = path.join(dir, 'targets', env, 'current', 'ctl.cjs');
+    if (!existsSync(ctl)) continue;
+    await execLocal(
+      { argv: [process.execPath, ctl, 'stop'] },
+      { env: { NOTES_DATA: path.join(dir, 'targets', env, 'shared') }, timeoutMs: 15_000 },
+    ).catch(() => undefined);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function summarizeDemo(result: DemoResult): string[] {
+  const lines = ['', 'Summary', '  ID  ENV         RELEASE  OUTCOME       TOOK'];
+  for (const d of result.deployments) {
+    lines.push(
+      `  ${String(d.id).padStart(2)}  ${d.environment.padEnd(11)} ${d.release.padEnd(8)} ${d.state.padEnd(13)} ${formatDuration(d.durationMs)}`,
+    );
+  }
+  if (result.rollbackReason) lines.push('', `Why v3 was rolled back: ${result.rollbackReason}`);
+  lines.push(
+    '',
+    `production still answers on v2: ${result.productionUrl}/version → ${result.productionAnswers}`,
+    `demo finished in ${formatDuration(result.durationMs)}. Everything is recorded; try:`,
+    `  cd ${path.relative(process.cwd(), result.dir) || '.'} && npx slipway history`,
+    `  npx slipway status ${result.deployments.at(-1)?.id ?? 1}     npx slipway logs ${result.deployments.at(-1)?.id ?? 1}     npx slipway audit verify`,
+  );
+  return lines;
+}

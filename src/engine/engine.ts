@@ -1,0 +1,301 @@
+/** The durable engine: drives a deployment from its event log, one recorded step at a time, until it ends or waits. */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DeploymentView, viewDeployment } from '../core/deployment-view.js';
+import { SlipwayError } from '../core/errors.js';
+import { nextAction } from '../core/next-action.js';
+import type { Store, Target } from '../core/ports.js';
+import type { EnvironmentSpec, PhaseSpec, StepSpec } from '../core/process.js';
+import { isTerminal } from '../core/state.js';
+import { executorFor } from '../steps/registry.js';
+import { FACT, type StepRuntime } from '../steps/step-executor.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { OutputRecorder } from './output-recorder.js';
+import { previousGoodRelease, rollBack } from './rollback.js';
+import {
+  type EngineHooks,
+  type RunContext,
+  commandEnvFor,
+  openRunContext,
+  releaseNameFor,
+  scopeFor,
+} from './run-context.js';
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly hooks?: EngineHooks;
+  /** How long a runner's claim on a deployment lasts without renewal. @default 30000 */
+  readonly leaseTtlMs?: number;
+  /** Make targets differently (tests). @default by the environment's target spec */
+  readonly makeTarget?: (env: EnvironmentSpec) => Target;
+}
+
+export class Engine {
+  readonly store: Store;
+  private readonly hooks: EngineHooks;
+  private readonly leaseTtlMs: number;
+  private readonly makeTarget: ((env: EnvironmentSpec) => Target) | undefined;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.hooks = options.hooks ?? {};
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.makeTarget = options.makeTarget;
+  }
+
+  async view(deploymentId: number): Promise<DeploymentView> {
+    const events = await this.store.readEvents(deploymentId);
+    if (events.length === 0) {
+      throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`, {
+        hint: 'list deployments with "slipway history"',
+      });
+    }
+    return viewDeployment(events);
+  }
+
+  /**
+   * Runs a deployment until it ends or waits at a gate, resuming from wherever its log ends.
+   * Aborting `signal` stops between (or inside) steps without recording a verdict: a later run resumes.
+   */
+  async run(deploymentId: number, signal: AbortSignal = new AbortController().signal): Promise<DeploymentView> {
+    const initial = await this.view(deploymentId);
+    if (isTerminal(initial.state) || initial.state === 'waiting') return initial;
+    const lease = await LeaseKeeper.take(this.store, deploymentId, this.leaseTtlMs);
+    const runSignal = AbortSignal.any([signal, lease.lostSignal]);
+    try {
+      // Re-read under the lease: another runner may have moved it on before we got it.
+      const view = await this.view(deploymentId);
+      if (isTerminal(view.state) || view.state === 'waiting') return view;
+      const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
+      try {
+        await ctx.append([{ type: 'deployment.runner', payload: { runner: lease.owner, resumed: wasCutShort(view) } }]);
+        await this.drive(ctx, runSignal);
+      } finally {
+        await ctx.target.close();
+      }
+      return ctx.view;
+    } finally {
+      await lease.release();
+    }
+  }
+
+  private async drive(ctx: RunContext, signal: AbortSignal): Promise<void> {
+    const phases = new Map(ctx.process.phases.map((p) => [p.id, p]));
+    for (;;) {
+      signal.throwIfAborted();
+      const action = nextAction(ctx.view);
+      switch (action.kind) {
+        case 'done':
+        case 'wait':
+          return;
+        case 'start-phase':
+          await ctx.append([{ type: 'phase.started', payload: { phase: action.phase } }]);
+          break;
+        case 'finish-phase':
+          await ctx.append([{ type: 'phase.succeeded', payload: { phase: action.phase } }]);
+          break;
+        case 'succeed':
+          await ctx.append([
+            { type: 'deployment.succeeded', payload: { durationMs: Date.now() - Date.parse(ctx.view.createdAt) } },
+          ]);
+          return;
+        case 'open-gate': {
+          const step = findStep(phases, action.phase, action.step);
+          const roles = step.kind === 'checklist' ? [step.role] : step.kind === 'approval' ? step.roles : [];
+          await ctx.append([
+            {
+              type: 'gate.waiting',
+              payload: {
+                phase: action.phase,
+                step: action.step,
+                gate: step.kind === 'checklist' ? 'checklist' : 'approval',
+                roles,
+                ...(step.kind === 'checklist' ? { item: step.item } : {}),
+              },
+            },
+          ]);
+          return;
+        }
+        case 'interrupted': {
+          const step = findStep(phases, action.phase, action.step);
+          const ids = { phase: action.phase, step: action.step, attempt: action.attempt };
+          await ctx.append([{ type: 'step.interrupted', payload: { ...ids, rerun: step.idempotent } }]);
+          if (!step.idempotent) {
+            // It may have had its effect already: running it twice could do harm, so fail safely instead.
+            await ctx.append([
+              {
+                type: 'step.failed',
+                payload: {
+                  ...ids,
+                  durationMs: 0,
+                  code: 'SLW_STEP_INTERRUPTED',
+                  error: `Slipway stopped while "${step.id}" was running; it is not idempotent, so it is not run again`,
+                  willRetry: false,
+                },
+              },
+            ]);
+          }
+          break;
+        }
+        case 'run-step': {
+          if (action.notBefore) {
+            const wait = Date.parse(action.notBefore) - Date.now();
+            if (wait > 0) await sleep(wait, undefined, { signal });
+          }
+          const phase = phases.get(action.phase);
+          if (!phase) throw new Error(`phase ${action.phase} missing from the recorded process`);
+          await this.runStep(ctx, phase, findStep(phases, action.phase, action.step), action.attempt, signal);
+          break;
+        }
+        case 'fail':
+          await this.fail(ctx, action.reason, action.code, signal);
+          break;
+        case 'rollback':
+          await rollBack(ctx, signal);
+          return;
+      }
+    }
+  }
+
+  private async runStep(
+    ctx: RunContext,
+    phase: PhaseSpec,
+    step: StepSpec,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const ids = { phase: phase.id, step: step.id, attempt };
+    await ctx.append([{ type: 'step.started', payload: ids }]);
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(step.timeoutMs);
+    const stepSignal = AbortSignal.any([signal, timeout]);
+    const recorder = new OutputRecorder(ctx, phase.id, step.id);
+    const runtime = this.runtimeFor(ctx, phase, step, stepSignal, recorder.write);
+    try {
+      const outcome = await executorFor(step).execute(step, runtime);
+      await recorder.close();
+      await ctx.append([
+        {
+          type: 'step.succeeded',
+          payload: {
+            ...ids,
+            durationMs: Math.round(performance.now() - started),
+            summary: ctx.redact(outcome.summary),
+            ...(outcome.facts ? { facts: outcome.facts } : {}),
+          },
+        },
+      ]);
+    } catch (e) {
+      await recorder.close();
+      // Stopped from outside (Ctrl-C, lost lease): record nothing, the next runner decides from the open attempt.
+      if (signal.aborted) throw signal.reason;
+      const willRetry = attempt <= step.retry.count;
+      const retryInMs = Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs);
+      const timedOut = timeout.aborted;
+      const code = timedOut ? 'SLW_STEP_TIMEOUT' : e instanceof SlipwayError ? e.code : 'SLW_STEP_FAILED';
+      const message = timedOut
+        ? `"${step.id}" did not finish within its timeout of ${step.timeoutMs}ms`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+      await ctx.append([
+        {
+          type: 'step.failed',
+          payload: {
+            ...ids,
+            durationMs: Math.round(performance.now() - started),
+            code,
+            error: ctx.redact(message),
+            willRetry,
+            ...(willRetry ? { retryInMs } : {}),
+          },
+        },
+      ]);
+    }
+  }
+
+  private runtimeFor(
+    ctx: RunContext,
+    phase: PhaseSpec,
+    step: StepSpec,
+    signal: AbortSignal,
+    output: (chunk: string) => void,
+  ): StepRuntime {
+    const releaseName = releaseNameFor(ctx.view.id, ctx.view.release);
+    const scope = scopeFor(ctx, ctx.view.release, releaseName);
+    const index = phase.steps.indexOf(step);
+    return {
+      process: ctx.process,
+      environment: ctx.environment,
+      deploymentId: ctx.view.id,
+      release: ctx.view.release,
+      artifact: { path: ctx.artifactPath, sha256: ctx.view.artifactSha256 },
+      target: ctx.target,
+      releaseName,
+      previousGoodRelease: ctx.view.facts[FACT.previousRelease] ?? null,
+      scope,
+      commandEnv: commandEnvFor(ctx, scope),
+      facts: ctx.view.facts,
+      restartFollows: phase.steps.slice(index + 1).some((s) => s.kind === 'restart'),
+      signal,
+      timeoutMs: step.timeoutMs,
+      output,
+      redact: ctx.redact,
+    };
+  }
+
+  /** A step failed for good: roll back if the target may have changed and the environment wants it, else fail. */
+  private async fail(ctx: RunContext, reason: string, code: string, signal: AbortSignal): Promise<void> {
+    const failedStep = ctx.view.phases.flatMap((p) => p.steps).find((s) => s.status === 'failed');
+    const why = failedStep ? `${failedStep.phase}.${failedStep.id} failed: ${reason}` : reason;
+    const touched = await targetTouched(ctx);
+    if (touched && ctx.environment.rollback.auto) {
+      const previous = await previousGoodRelease(ctx.store, ctx.view);
+      if (previous) {
+        await ctx.append([
+          {
+            type: 'rollback.started',
+            payload: {
+              reason: why,
+              trigger: code === 'SLW_STEP_INTERRUPTED' ? 'interrupted' : code === 'SLW_GATE_REJECTED' ? 'rejected' : 'step-failed',
+              toRelease: previous.release,
+              toReleaseDir: previous.releaseDir,
+            },
+          },
+        ]);
+        await rollBack(ctx, signal);
+        return;
+      }
+    }
+    const note = !touched
+      ? ' (nothing was changed on the target)'
+      : ctx.environment.rollback.auto
+        ? ' (no earlier good release to roll back to: the new release stays in place)'
+        : ' (automatic rollback is off: run "slipway rollback" to return to the previous release)';
+    await ctx.append([{ type: 'deployment.failed', payload: { reason: `${why}${note}`, code } }]);
+  }
+}
+
+function findStep(phases: ReadonlyMap<string, PhaseSpec>, phaseId: string, stepId: string): StepSpec {
+  const step = phases.get(phaseId)?.steps.find((s) => s.id === stepId);
+  if (!step) throw new Error(`step ${phaseId}.${stepId} missing from the recorded process`);
+  return step;
+}
+
+/** Did this deployment (possibly) change what runs on the target? Then a failure needs a rollback. */
+async function targetTouched(ctx: RunContext): Promise<boolean> {
+  if (ctx.view.facts[FACT.switchedTo]) return true;
+  const steps = ctx.view.phases.flatMap((p) => p.steps);
+  if (steps.some((s) => s.kind === 'restart' && s.attempts > 0)) return true;
+  const ownRelease = releaseNameFor(ctx.view.id, ctx.view.release);
+  if (!steps.some((s) => s.kind === 'release' && s.attempts > 0)) return false;
+  // A release step may have switched `current` before the crash that cut it short: look.
+  return (await ctx.target.currentRelease()) === ownRelease;
+}
+
+/** Did the previous runner stop in the middle (crash, kill) rather than at a gate? */
+function wasCutShort(view: DeploymentView): boolean {
+  return (
+    view.lastSeq > 1 && !['gate.approved', 'gate.checked', 'gate.rejected', 'rollback.started'].includes(view.lastEventType)
+  );
+}

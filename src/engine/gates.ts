@@ -1,0 +1,104 @@
+/** Gate decisions (approve, reject, tick a checklist item): who may decide, and recording the decision. */
+
+import { compileProcess } from '../config/load-process.js';
+import { type DeploymentView, openGate, viewDeployment } from '../core/deployment-view.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Actor, NewEvent } from '../core/events.js';
+import type { Store } from '../core/ports.js';
+
+export type Decision = 'approve' | 'reject' | 'check';
+
+export interface DecisionOptions {
+  readonly actor: Actor;
+  /** Decide in this role (when the actor holds several of the awaited roles). */
+  readonly role?: string;
+  /** The gate's step id, to be sure the decision lands where intended. */
+  readonly step?: string;
+  readonly comment?: string;
+}
+
+export interface DecisionResult {
+  readonly view: DeploymentView;
+  readonly role: string;
+  /** Roles still awaited; empty when the gate cleared. */
+  readonly remaining: readonly string[];
+}
+
+/** Records a decision on the open gate of a waiting deployment; refuses anything the rules do not allow. */
+export async function decide(
+  store: Store,
+  deploymentId: number,
+  decision: Decision,
+  options: DecisionOptions,
+): Promise<DecisionResult> {
+  const events = await store.readEvents(deploymentId);
+  if (events.length === 0) {
+    throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`, {
+      hint: 'list deployments with "slipway history"',
+    });
+  }
+  const view = viewDeployment(events);
+  const gate = view.state === 'waiting' ? openGate(view) : undefined;
+  if (!gate) {
+    throw new SlipwayError('SLW_GATE_NOT_OPEN', `deployment ${deploymentId} is ${view.state}, not waiting at a gate`, {
+      hint: `see "slipway status ${deploymentId}"`,
+    });
+  }
+  if (options.step !== undefined && options.step !== gate.id) {
+    throw new SlipwayError(
+      'SLW_GATE_NOT_OPEN',
+      `deployment ${deploymentId} waits at "${gate.phase}.${gate.id}", not at "${options.step}"`,
+      { hint: 'gates are cleared in order' },
+    );
+  }
+  if (decision === 'check' && gate.kind !== 'checklist') {
+    throw new SlipwayError('SLW_GATE_NOT_OPEN', `"${gate.id}" is an approval, not a checklist item`, {
+      hint: `use: slipway approve ${deploymentId}`,
+    });
+  }
+  if (decision === 'approve' && gate.kind !== 'approval') {
+    throw new SlipwayError('SLW_GATE_NOT_OPEN', `"${gate.id}" is a checklist item, not an approval`, {
+      hint: `use: slipway check ${deploymentId}`,
+    });
+  }
+
+  const roles = compileProcess(view.processSource, view.processFile).roles;
+  const awaited = gate.awaiting ?? [];
+  const user = options.actor.user;
+  const held = awaited.filter((r) => roles[r]?.includes(user) && (options.role === undefined || options.role === r));
+  const role = held[0];
+  if (role === undefined) {
+    const who = awaited.map((r) => `${r}: ${(roles[r] ?? []).join(', ') || 'nobody'}`).join('; ');
+    throw new SlipwayError(
+      'SLW_NOT_AUTHORIZED',
+      `${user} ${options.role ? `does not hold role ${options.role} among` : 'holds none of'} the roles "${gate.id}" awaits (${who})`,
+      { hint: 'act as a member (set SLIPWAY_USER), or add the user to the role in the process file' },
+    );
+  }
+  if (decision === 'approve') {
+    // Separation of duties: approvals are a second pair of eyes, so never the starter's, and one person one role.
+    if (user === view.startedBy.user) {
+      throw new SlipwayError(
+        'SLW_NOT_AUTHORIZED',
+        `${user} started deployment ${deploymentId} and cannot also approve it (separation of duties)`,
+        { hint: `ask another member of ${role}` },
+      );
+    }
+    if (gate.decisions.some((d) => d.kind === 'approved' && d.actor.user === user)) {
+      throw new SlipwayError('SLW_NOT_AUTHORIZED', `${user} already approved "${gate.id}" in another role`, {
+        hint: `each awaited role needs a different person; still awaited: ${awaited.join(', ')}`,
+      });
+    }
+  }
+
+  const base = { phase: gate.phase, step: gate.id, role, actor: options.actor, comment: options.comment ?? '' };
+  const remaining = decision === 'approve' ? awaited.filter((r) => r !== role) : [];
+  const event: NewEvent =
+    decision === 'approve'
+      ? { type: 'gate.approved', payload: { ...base, remaining } }
+      : decision === 'check'
+        ? { type: 'gate.checked', payload: base }
+        : { type: 'gate.rejected', payload: base };
+  await store.append(deploymentId, view.lastSeq, [event]);
+  return { view: viewDeployment(await store.readEvents(deploymentId)), role, remaining };
+}

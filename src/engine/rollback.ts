@@ -1,0 +1,210 @@
+/** Rollback: return an environment to its previous good release (switch, restart, verify), recording each action. */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DeploymentView, viewDeployment } from '../core/deployment-view.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Actor } from '../core/events.js';
+import type { DeploymentRecord, Store } from '../core/ports.js';
+import { type StepSpec, phasesFor } from '../core/process.js';
+import { executorFor } from '../steps/registry.js';
+import { runServiceCommand, switchTo } from '../steps/service-control.js';
+import { FACT, type StepRuntime } from '../steps/step-executor.js';
+import { OutputRecorder } from './output-recorder.js';
+import { type RunContext, commandEnvFor, scopeFor } from './run-context.js';
+
+const DEFAULT_ACTION_TIMEOUT_MS = 120_000;
+
+export interface GoodRelease {
+  readonly deploymentId: number;
+  readonly release: string;
+  readonly releaseDir: string;
+}
+
+/** The newest succeeded deployment of the same environment before `view`, with the release folder it left live. */
+export async function previousGoodRelease(store: Store, view: DeploymentView): Promise<GoodRelease | null> {
+  const candidates = await store.listDeployments({
+    app: view.app,
+    environment: view.environment,
+    states: ['succeeded'],
+    limit: 50,
+  });
+  for (const d of candidates) {
+    if (d.id >= view.id) continue;
+    const facts = viewDeployment(await store.readEvents(d.id)).facts;
+    const dir = facts[FACT.switchedTo] ?? facts[FACT.releaseDir];
+    if (dir) return { deploymentId: d.id, release: d.release, releaseDir: dir };
+  }
+  return null;
+}
+
+/** Carries out the rollback recorded by `rollback.started`. Every action is idempotent, so a resume repeats them all. */
+export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<void> {
+  const rb = ctx.view.rollback;
+  if (!rb) throw new Error('rollBack called without rollback.started');
+  const started = Date.now();
+  const to = rb.toReleaseDir;
+  const toRelease = rb.toRelease;
+  if (!to || !toRelease) {
+    await ctx.append([
+      { type: 'rollback.failed', payload: { error: 'no previous good release is recorded' } },
+      { type: 'deployment.failed', payload: { reason: `${rb.reason}; no previous good release`, code: 'SLW_NOTHING_TO_ROLL_BACK' } },
+    ]);
+    return;
+  }
+  const restartStep = findSteps(ctx, (s) => s.kind === 'restart')[0];
+  const hasService = ctx.environment.service.start !== undefined;
+  try {
+    if (hasService) {
+      await action(ctx, 'stop', signal, restartStep?.timeoutMs, async (rt) => {
+        const ran = await runServiceCommand(rt, 'stop');
+        return ran ? 'stopped the failed release' : 'no stop command';
+      });
+    }
+    await action(ctx, 'switch', signal, undefined, async (rt) => {
+      const previous = await switchTo(rt, to);
+      return `current → ${to}${previous && previous !== to ? ` (was ${previous})` : ''}`;
+    });
+    if (hasService) {
+      await action(ctx, 'start', signal, restartStep?.timeoutMs, async (rt) => {
+        await runServiceCommand(rt, 'start');
+        return `started ${toRelease}`;
+      });
+    }
+    for (const check of verifySteps(ctx)) {
+      await action(ctx, `verify ${check.id}`, signal, check.timeoutMs, async (rt) => {
+        const outcome = await withRetries(check, rt, signal);
+        return outcome;
+      });
+    }
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    const message = ctx.redact(e instanceof Error ? e.message : String(e));
+    await ctx.append([
+      { type: 'rollback.failed', payload: { error: message } },
+      {
+        type: 'deployment.failed',
+        payload: {
+          reason: `${rb.reason}; rollback to ${toRelease} failed: ${message} — the environment needs a person`,
+          code: 'SLW_ROLLBACK_FAILED',
+        },
+      },
+    ]);
+    return;
+  }
+  await ctx.append([
+    { type: 'rollback.succeeded', payload: { release: toRelease, durationMs: Date.now() - started } },
+    { type: 'deployment.rolled-back', payload: { reason: rb.reason, release: toRelease } },
+  ]);
+}
+
+/** Runs one rollback action with its own timeout and output, and records it as `rollback.step`. */
+async function action(
+  ctx: RunContext,
+  name: string,
+  signal: AbortSignal,
+  timeoutMs: number | undefined,
+  body: (rt: StepRuntime) => Promise<string>,
+): Promise<void> {
+  const limit = timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
+  const recorder = new OutputRecorder(ctx, 'rollback', name);
+  const rt = rollbackRuntime(ctx, AbortSignal.any([signal, AbortSignal.timeout(limit)]), limit, recorder.write);
+  try {
+    const detail = await body(rt);
+    await recorder.close();
+    await ctx.append([{ type: 'rollback.step', payload: { action: name, ok: true, detail: ctx.redact(detail) } }]);
+  } catch (e) {
+    await recorder.close();
+    if (signal.aborted) throw signal.reason;
+    const message = e instanceof Error ? e.message : String(e);
+    await ctx.append([{ type: 'rollback.step', payload: { action: name, ok: false, detail: ctx.redact(message) } }]);
+    throw e;
+  }
+}
+
+function rollbackRuntime(
+  ctx: RunContext,
+  signal: AbortSignal,
+  timeoutMs: number,
+  output: (chunk: string) => void,
+): StepRuntime {
+  const rb = ctx.view.rollback;
+  const release = rb?.toRelease ?? ctx.view.release;
+  const releaseName = rb?.toReleaseDir ?? '';
+  const scope = scopeFor(ctx, release, releaseName);
+  return {
+    process: ctx.process,
+    environment: ctx.environment,
+    deploymentId: ctx.view.id,
+    release,
+    artifact: { path: ctx.artifactPath, sha256: ctx.view.artifactSha256 },
+    target: ctx.target,
+    releaseName,
+    previousGoodRelease: releaseName,
+    scope,
+    commandEnv: commandEnvFor(ctx, scope),
+    facts: { [FACT.releaseDir]: releaseName },
+    restartFollows: false,
+    signal,
+    timeoutMs,
+    output,
+    redact: ctx.redact,
+  };
+}
+
+/** Steps of this environment's phases matching `predicate`, in order. */
+function findSteps(ctx: RunContext, predicate: (s: StepSpec) => boolean): StepSpec[] {
+  return phasesFor(ctx.process, ctx.environment.name).flatMap((p) => p.steps.filter(predicate));
+}
+
+/** The checks that prove the restored release works: the smoke and http steps of the phase that ships the release. */
+function verifySteps(ctx: RunContext): StepSpec[] {
+  const phase = phasesFor(ctx.process, ctx.environment.name).find((p) => p.steps.some((s) => s.kind === 'release'));
+  if (!phase) return [];
+  const after = phase.steps.slice(phase.steps.findIndex((s) => s.kind === 'release') + 1);
+  return after.filter((s) => s.kind === 'smoke' || s.kind === 'http');
+}
+
+async function withRetries(step: StepSpec, rt: StepRuntime, signal: AbortSignal): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await executorFor(step).execute(step, rt)).summary;
+    } catch (e) {
+      if (signal.aborted || attempt > step.retry.count) throw e;
+      if (!(e instanceof SlipwayError)) throw e;
+      await sleep(Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs), undefined, { signal });
+    }
+  }
+}
+
+/**
+ * Starts a manual rollback of an environment: the live (latest succeeded) deployment is marked rolling back
+ * to the good release before it. The caller then runs the deployment to carry it out.
+ */
+export async function startManualRollback(
+  store: Store,
+  live: DeploymentRecord,
+  actor: Actor,
+  comment: string | undefined,
+): Promise<GoodRelease> {
+  const view = viewDeployment(await store.readEvents(live.id));
+  const previous = await previousGoodRelease(store, view);
+  if (!previous) {
+    throw new SlipwayError(
+      'SLW_NOTHING_TO_ROLL_BACK',
+      `${live.environment} has no good release before ${live.release} (deployment ${live.id}) to return to`,
+    );
+  }
+  await store.append(live.id, view.lastSeq, [
+    {
+      type: 'rollback.started',
+      payload: {
+        reason: `manual rollback by ${actor.user}${comment ? `: ${comment}` : ''}`,
+        trigger: 'manual',
+        toRelease: previous.release,
+        toReleaseDir: previous.releaseDir,
+        actor,
+      },
+    },
+  ]);
+  return previous;
+}

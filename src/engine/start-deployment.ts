@@ -1,0 +1,169 @@
+/** Creating a deployment: every check that can fail before anything runs (environment, artifact, checksum, promotion, secrets). */
+
+import { readFile, stat } from 'node:fs/promises';
+import { suggestionHint } from '../config/did-you-mean.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Actor } from '../core/events.js';
+import { type Plan, planDeployment } from '../core/plan.js';
+import type { DeploymentRecord, Store } from '../core/ports.js';
+import type { Process } from '../core/process.js';
+import { ACTIVE_STATES } from '../core/state.js';
+import { sha256File } from '../targets/safe-archive.js';
+import { artifactPathFor } from './run-context.js';
+import { resolveSecrets } from './secrets.js';
+
+export const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface StartOptions {
+  readonly process: Process;
+  readonly environment: string;
+  readonly release: string;
+  readonly actor: Actor;
+  readonly varOverrides?: Readonly<Record<string, string>>;
+}
+
+export interface Started {
+  readonly deployment: DeploymentRecord;
+  /** True when an unfinished deployment of the same release was found and is being continued instead. */
+  readonly resumed: boolean;
+}
+
+/** Validates the environment and release name, without I/O beyond the process. */
+export function checkEnvironment(process: Process, environment: string): void {
+  if (process.environments[environment]) return;
+  const hint = suggestionHint(environment, Object.keys(process.environments), 'declared');
+  throw new SlipwayError(
+    'SLW_UNKNOWN_ENVIRONMENT',
+    `environment "${environment}" is not declared in ${process.file}`,
+    hint ? { hint } : {},
+  );
+}
+
+export function checkReleaseId(release: string): void {
+  if (!RELEASE_ID.test(release)) {
+    throw new SlipwayError('SLW_USAGE', `release id "${release}" is not valid`, {
+      hint: 'use letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit, e.g. v1.4.2',
+    });
+  }
+}
+
+/** Gathers what planning needs from the store, then plans. Used by `slipway plan` and by `startDeployment`. */
+export async function planFor(store: Store, process: Process, environment: string, release: string): Promise<Plan> {
+  checkEnvironment(process, environment);
+  const env = process.environments[environment]!;
+  const [live] = await store.listDeployments({ app: process.app, environment, states: ['succeeded'], limit: 1 });
+  const succeededIn: string[] = [];
+  for (const required of env.requires) {
+    if (await releaseSucceededIn(store, process.app, required, release)) succeededIn.push(required);
+  }
+  return planDeployment(process, { environment, release, currentRelease: live?.release ?? null, succeededIn });
+}
+
+async function releaseSucceededIn(store: Store, app: string, environment: string, release: string): Promise<boolean> {
+  const done = await store.listDeployments({ app, environment, states: ['succeeded', 'rolled-back'], limit: 500 });
+  // A deployment later rolled back by hand still proved the release in that environment only if it succeeded first.
+  return done.some((d) => d.release === release && d.state === 'succeeded');
+}
+
+export async function startDeployment(store: Store, options: StartOptions): Promise<Started> {
+  const { process, environment, release, actor } = options;
+  checkEnvironment(process, environment);
+  checkReleaseId(release);
+  const env = process.environments[environment]!;
+
+  const [active] = await store.listDeployments({ app: process.app, environment, states: ACTIVE_STATES, limit: 1 });
+  if (active && active.release === release) return { deployment: active, resumed: true };
+
+  const plan = await planFor(store, process, environment, release);
+  if (plan.missingPromotions.length > 0) {
+    throw new SlipwayError(
+      'SLW_PROMOTION_REQUIRED',
+      `release ${release} has not succeeded in ${plan.missingPromotions.join(', ')}, which ${environment} requires first`,
+      { hint: `deploy it there first: slipway deploy ${plan.missingPromotions[0]} --release ${release}` },
+    );
+  }
+  // Fail now rather than half-way: a missing secret is a set-up problem.
+  resolveSecrets(env, process.baseDir);
+
+  const vars = { ...env.vars, ...options.varOverrides };
+  const artifactPath = artifactPathFor(process, release, environment, vars);
+  const sha256 = await verifiedArtifactChecksum(process, artifactPath, release, environment, vars);
+  const size = (await stat(artifactPath)).size;
+  const recorded = await store.recordRelease({ app: process.app, release, sha256, sizeBytes: size });
+  if (recorded.sha256 !== sha256) {
+    throw new SlipwayError(
+      'SLW_RELEASE_CHANGED',
+      `release ${release} was recorded on ${recorded.createdAt} with SHA-256 ${recorded.sha256}, but ${artifactPath} now has ${sha256}`,
+      { hint: 'releases are immutable: give the new build a new release id' },
+    );
+  }
+  const { deployment } = await store.createDeployment({
+    type: 'deployment.created',
+    payload: {
+      app: process.app,
+      environment,
+      release,
+      artifactSha256: sha256,
+      processSource: process.source,
+      processSourceHash: process.sourceHash,
+      processFile: process.file,
+      plan,
+      actor,
+      varOverrides: options.varOverrides ?? {},
+    },
+  });
+  return { deployment, resumed: false };
+}
+
+async function verifiedArtifactChecksum(
+  process: Process,
+  artifactPath: string,
+  release: string,
+  environment: string,
+  vars: Readonly<Record<string, string>>,
+): Promise<string> {
+  let sha256: string;
+  try {
+    sha256 = await sha256File(artifactPath);
+  } catch (e) {
+    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact of release ${release} not found: ${artifactPath}`, {
+      hint: 'build it first, or check "artifact.path" in the process file',
+      cause: e,
+    });
+  }
+  if (process.artifact.sha256File) {
+    const sumFile = artifactPathFor({ ...process, artifact: { path: process.artifact.sha256File } }, release, environment, vars);
+    const text = await readFile(sumFile, 'utf8').catch((e: unknown) => {
+      throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `checksum file of release ${release} not found: ${sumFile}`, {
+        cause: e,
+      });
+    });
+    const declared = text.trim().split(/\s+/)[0]?.toLowerCase();
+    if (declared !== sha256) {
+      throw new SlipwayError(
+        'SLW_ARTIFACT_CHECKSUM',
+        `artifact ${artifactPath} has SHA-256 ${sha256}, but ${sumFile} declares ${declared ?? '(nothing)'}`,
+        { hint: 'the artifact changed after it was built, or the checksum file is stale: rebuild both' },
+      );
+    }
+  }
+  return sha256;
+}
+
+/** The deployment a manual rollback applies to: the environment's live (latest succeeded) deployment. */
+export async function liveDeployment(store: Store, app: string, environment: string): Promise<DeploymentRecord> {
+  const [active] = await store.listDeployments({ app, environment, states: ACTIVE_STATES, limit: 1 });
+  if (active) {
+    throw new SlipwayError(
+      'SLW_ENV_BUSY',
+      `deployment ${active.id} (${active.release}) to ${environment} is still ${active.state}`,
+      { hint: `let it finish, or reject it: slipway reject ${active.id}` },
+    );
+  }
+  const [live] = await store.listDeployments({ app, environment, states: ['succeeded'], limit: 1 });
+  if (!live) {
+    throw new SlipwayError('SLW_NOTHING_TO_ROLL_BACK', `${environment} has no succeeded deployment to roll back`);
+  }
+  return live;
+}
+

@@ -1,0 +1,27 @@
+/** Step kinds by name: adding a kind is one file plus one line here. Gates (checklist, approval) are the engine's. */
+
+import type { StepSpec } from '../core/process.js';
+import { configStep } from './config-step.js';
+import { httpStep } from './http-step.js';
+import { releaseStep } from './release-step.js';
+import { restartStep } from './restart-step.js';
+import { runStep } from './run-step.js';
+import { smokeStep } from './smoke-step.js';
+import type { StepExecutor } from './step-executor.js';
+
+type ExecutableKind = Exclude<StepSpec['kind'], 'checklist' | 'approval'>;
+
+const EXECUTORS: { readonly [K in ExecutableKind]: StepExecutor<Extract<StepSpec, { kind: K }>> } = {
+  run: runStep,
+  http: httpStep,
+  release: releaseStep,
+  config: configStep,
+  restart: restartStep,
+  smoke: smokeStep,
+};
+
+export function executorFor(step: StepSpec): StepExecutor {
+  const executor = EXECUTORS[step.kind as ExecutableKind] as StepExecutor | undefined;
+  if (!executor) throw new Error(`no executor for step kind "${step.kind}"`);
+  return executor;
+}

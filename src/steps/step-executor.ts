@@ -1,0 +1,55 @@
+/** The contract between the engine and a step kind: what a step gets to work with and what it returns. */
+
+import type { EnvironmentSpec, Process, StepSpec } from '../core/process.js';
+import type { Redactor } from '../core/redact.js';
+import type { Target } from '../core/ports.js';
+import type { TemplateScope } from '../core/template.js';
+
+/** Everything a step may use. Built by the engine per step attempt. */
+export interface StepRuntime {
+  readonly process: Process;
+  readonly environment: EnvironmentSpec;
+  readonly deploymentId: number;
+  readonly release: string;
+  readonly artifact: { readonly path: string; readonly sha256: string };
+  readonly target: Target;
+  /** The folder name under `releases/` this deployment installs into. */
+  readonly releaseName: string;
+  /** The release dir of the last good deployment, kept by pruning and used by rollback. */
+  readonly previousGoodRelease: string | null;
+  /** Template scope including secrets: use it only where secrets are allowed (env values, headers, config files). */
+  readonly scope: TemplateScope;
+  /** Variables, secrets and SLIPWAY_* facts, as the environment of every command. */
+  readonly commandEnv: Readonly<Record<string, string>>;
+  /** Facts recorded by earlier steps of this deployment. */
+  readonly facts: Readonly<Record<string, string>>;
+  /** Whether a later step of this phase restarts the service (then the release switch waits for it). */
+  readonly restartFollows: boolean;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** Live output; the engine redacts and records it. */
+  readonly output: (chunk: string) => void;
+  readonly redact: Redactor;
+}
+
+export interface StepOutcome {
+  /** One line for status and history, e.g. "200 in 12ms" or "exit 0 in 1.2s". */
+  readonly summary: string;
+  readonly facts?: Readonly<Record<string, string>>;
+}
+
+/** A step kind's implementation. Failures throw a SlipwayError (SLW_STEP_FAILED, SLW_STEP_TIMEOUT, ...). */
+export interface StepExecutor<S extends StepSpec = StepSpec> {
+  readonly kind: S['kind'];
+  execute(step: S, runtime: StepRuntime): Promise<StepOutcome>;
+}
+
+/** Facts the engine and rollback rely on. */
+export const FACT = {
+  /** Release folder installed by this deployment. */
+  releaseDir: 'releaseDir',
+  /** Set once `current` points at this deployment's release. */
+  switchedTo: 'switchedTo',
+  /** What `current` pointed at before the switch. */
+  previousRelease: 'previousRelease',
+} as const;
