@@ -91,6 +91,9 @@ export interface NewEvent<T extends EventType = EventType> {
   readonly payload: EventPayloads[T];
 }
 
+/** Any one event before it is stored, as a tagged union so a payload always matches its type. */
+export type AnyNewEvent = { [T in EventType]: NewEvent<T> }[EventType];
+
 /** An event as stored: numbered per deployment, hash-chained across the whole store. */
 export interface StoredEvent<T extends EventType = EventType> extends NewEvent<T> {
   /** Global, strictly increasing position in the store (the order of the hash chain). */

@@ -1,6 +1,6 @@
 /** The seams: small interfaces the engine depends on. Implementations live in their own folders. */
 
-import type { AnyStoredEvent, NewEvent } from './events.js';
+import type { AnyNewEvent, AnyStoredEvent, NewEvent } from './events.js';
 import type { CommandSpec } from './process.js';
 import type { DeploymentState } from './state.js';
 
@@ -64,7 +64,7 @@ export interface Store {
    */
   createDeployment(created: NewEvent<'deployment.created'>): Promise<{ deployment: DeploymentRecord; event: AnyStoredEvent }>;
   /** Appends events after `expectedSeq` and updates the projection (state via core `transition`). */
-  append(deploymentId: number, expectedSeq: number, events: readonly NewEvent[]): Promise<readonly AnyStoredEvent[]>;
+  append(deploymentId: number, expectedSeq: number, events: readonly AnyNewEvent[]): Promise<readonly AnyStoredEvent[]>;
   /** Events of one deployment with seq > afterSeq, in order. */
   readEvents(deploymentId: number, afterSeq?: number): Promise<readonly AnyStoredEvent[]>;
   getDeployment(id: number): Promise<DeploymentRecord | undefined>;

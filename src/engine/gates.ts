@@ -3,7 +3,7 @@
 import { compileProcess } from '../config/load-process.js';
 import { type DeploymentView, openGate, viewDeployment } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
-import type { Actor, NewEvent } from '../core/events.js';
+import type { Actor, AnyNewEvent } from '../core/events.js';
 import type { Store } from '../core/ports.js';
 
 export type Decision = 'approve' | 'reject' | 'check';
@@ -93,7 +93,7 @@ export async function decide(
 
   const base = { phase: gate.phase, step: gate.id, role, actor: options.actor, comment: options.comment ?? '' };
   const remaining = decision === 'approve' ? awaited.filter((r) => r !== role) : [];
-  const event: NewEvent =
+  const event: AnyNewEvent =
     decision === 'approve'
       ? { type: 'gate.approved', payload: { ...base, remaining } }
       : decision === 'check'

@@ -3,7 +3,7 @@
 import { compileProcess } from '../config/load-process.js';
 import type { DeploymentView } from '../core/deployment-view.js';
 import { applyEvent } from '../core/deployment-view.js';
-import type { AnyStoredEvent, NewEvent } from '../core/events.js';
+import type { AnyNewEvent, AnyStoredEvent } from '../core/events.js';
 import type { Store, Target } from '../core/ports.js';
 import type { EnvironmentSpec, Process } from '../core/process.js';
 import { type Redactor, makeRedactor } from '../core/redact.js';
@@ -30,7 +30,7 @@ export interface RunContext {
   readonly redact: Redactor;
   readonly artifactPath: string;
   /** Appends in order (one writer per deployment), folding each stored event into `view`. */
-  append(events: readonly NewEvent[]): Promise<void>;
+  append(events: readonly AnyNewEvent[]): Promise<void>;
 }
 
 export function openRunContext(

@@ -14,8 +14,9 @@ export const restartStep: StepExecutor<RestartStep> = {
       await runServiceCommand(rt, 'reload');
       return { summary: 'reloaded', facts };
     }
-    // Stop with the commands of the release that is running, start with the new one's.
-    const stopped = await runServiceCommand(rt, 'stop');
+    // Stop with the commands of the release that is running (if any yet), start with the new one's.
+    const running = await rt.target.currentRelease(rt.signal);
+    const stopped = running !== null && (await runServiceCommand(rt, 'stop'));
     if (release) Object.assign(facts, await switchFacts(rt, release));
     await runServiceCommand(rt, 'start');
     return { summary: `${stopped ? 'stopped, ' : ''}${release ? `switched to ${release}, ` : ''}started`, facts };

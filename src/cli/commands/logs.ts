@@ -49,7 +49,8 @@ function describe(e: AnyStoredEvent): string | undefined {
     case 'deployment.created':
       return `created by ${e.payload.actor.user}: ${e.payload.app} ${e.payload.release} → ${e.payload.environment} (sha256 ${e.payload.artifactSha256.slice(0, 12)}…)`;
     case 'deployment.runner':
-      return `runner ${e.payload.runner}${e.payload.resumed ? ' resumed after an interruption' : ' started'}`;
+      // A new runner after every gate is routine; only a take-over after a crash is news.
+      return e.payload.resumed ? `runner ${e.payload.runner} resumed after an interruption` : undefined;
     case 'phase.started':
       return `── phase ${e.payload.phase}`;
     case 'phase.succeeded':
