@@ -1,6 +1,6 @@
 /** Helpers for engine tests: a temp workspace with a process file, real tar.gz artifacts, a real SQLite store. */
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';

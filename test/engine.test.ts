@@ -10,7 +10,7 @@ import { Engine } from '../src/engine/engine.js';
 import { decide } from '../src/engine/gates.js';
 import { startManualRollback } from '../src/engine/rollback.js';
 import { liveDeployment, startDeployment } from '../src/engine/start-deployment.js';
-import { DANA, DEV, QUINN, type Workspace, processYaml, workspace } from './engine-fixtures.js';
+import { DANA, DEV, processYaml, QUINN, type Workspace, workspace } from './engine-fixtures.js';
 
 let ws: Workspace;
 afterEach(async () => {
@@ -47,7 +47,12 @@ async function errorOf(p: Promise<unknown>): Promise<SlipwayError> {
 async function deploy(release: string, files: Record<string, string> = { VERSION: release }) {
   await ws.artifact(release, files);
   const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, { process, environment: 'prod', release, actor: DEV });
+  const { deployment } = await startDeployment(ws.store, {
+    process,
+    environment: 'prod',
+    release,
+    actor: DEV,
+  });
   return ws.engine.run(deployment.id);
 }
 
@@ -84,7 +89,12 @@ describe('engine', () => {
   });
 
   it('fails without touching the target when a step fails before the release is shipped', async () => {
-    await setup(processYaml(`  - id: test\n    steps:\n      - id: unit\n        run: [sh, -c, 'exit 3']\n${DEPLOY_PHASE}`, SERVICE));
+    await setup(
+      processYaml(
+        `  - id: test\n    steps:\n      - id: unit\n        run: [sh, -c, 'exit 3']\n${DEPLOY_PHASE}`,
+        SERVICE,
+      ),
+    );
     const view = await deploy('v1');
     expect(view.state).toBe('failed');
     expect(view.outcome).toMatch(/exited with 3.*nothing was changed on the target/s);
@@ -106,11 +116,17 @@ describe('engine', () => {
     const step = view.phases[0]?.steps[0];
     expect(step?.attempts).toBe(3);
     const failed = (await ws.store.readEvents(view.id)).filter((e) => e.type === 'step.failed');
-    expect(failed.map((e) => (e as AnyStoredEvent & { payload: { retryInMs: number } }).payload.retryInMs)).toEqual([50, 100]);
+    expect(
+      failed.map((e) => (e as AnyStoredEvent & { payload: { retryInMs: number } }).payload.retryInMs),
+    ).toEqual([50, 100]);
   });
 
   it('stops a step at its timeout', async () => {
-    await setup(processYaml(`  - id: t\n    steps:\n      - id: slow\n        run: [sleep, '20']\n        timeout: 300ms\n`));
+    await setup(
+      processYaml(
+        `  - id: t\n    steps:\n      - id: slow\n        run: [sleep, '20']\n        timeout: 300ms\n`,
+      ),
+    );
     const started = Date.now();
     const view = await deploy('v1');
     expect(Date.now() - started).toBeLessThan(5000);
@@ -132,8 +148,12 @@ describe('engine', () => {
     );
     let view = await deploy('v1');
     expect(view.state).toBe('waiting');
-    expect((await errorOf(decide(ws.store, view.id, 'check', { actor: QUINN }))).code).toBe('SLW_NOT_AUTHORIZED');
-    expect((await errorOf(decide(ws.store, view.id, 'approve', { actor: DANA }))).code).toBe('SLW_GATE_NOT_OPEN');
+    expect((await errorOf(decide(ws.store, view.id, 'check', { actor: QUINN }))).code).toBe(
+      'SLW_NOT_AUTHORIZED',
+    );
+    expect((await errorOf(decide(ws.store, view.id, 'approve', { actor: DANA }))).code).toBe(
+      'SLW_GATE_NOT_OPEN',
+    );
     await decide(ws.store, view.id, 'check', { actor: DANA, comment: 'ticket 42' });
     view = await ws.engine.run(view.id);
     expect(view.state).toBe('waiting');
@@ -150,7 +170,9 @@ describe('engine', () => {
   });
 
   it('fails a rejected deployment and records who rejected it', async () => {
-    await setup(processYaml(`  - id: plan\n    steps:\n      - id: uat\n        approval: { roles: [qa] }\n`));
+    await setup(
+      processYaml(`  - id: plan\n    steps:\n      - id: uat\n        approval: { roles: [qa] }\n`),
+    );
     let view = await deploy('v1');
     await decide(ws.store, view.id, 'reject', { actor: QUINN, comment: 'login broken' });
     view = await ws.engine.run(view.id);
@@ -159,15 +181,24 @@ describe('engine', () => {
   });
 
   it('refuses a second deployment to a busy environment', async () => {
-    await setup(processYaml(`  - id: plan\n    steps:\n      - id: uat\n        approval: { roles: [qa] }\n`));
+    await setup(
+      processYaml(`  - id: plan\n    steps:\n      - id: uat\n        approval: { roles: [qa] }\n`),
+    );
     await deploy('v1');
     await ws.artifact('v2', { VERSION: 'v2' });
     const process = await ws.process(ws.yaml);
-    const busy = await errorOf(startDeployment(ws.store, { process, environment: 'prod', release: 'v2', actor: DEV }));
+    const busy = await errorOf(
+      startDeployment(ws.store, { process, environment: 'prod', release: 'v2', actor: DEV }),
+    );
     expect(busy.code).toBe('SLW_ENV_BUSY');
     expect(busy.message).toContain('v1');
     // The same release continues the unfinished deployment instead.
-    const again = await startDeployment(ws.store, { process, environment: 'prod', release: 'v1', actor: DEV });
+    const again = await startDeployment(ws.store, {
+      process,
+      environment: 'prod',
+      release: 'v1',
+      actor: DEV,
+    });
     expect(again).toMatchObject({ resumed: true, deployment: { id: 1 } });
   });
 
@@ -202,7 +233,12 @@ describe('engine', () => {
     await setup(processYaml(DEPLOY_PHASE, SERVICE));
     await ws.artifact('v1', { VERSION: 'v1' });
     const process = await ws.process(ws.yaml);
-    const { deployment } = await startDeployment(ws.store, { process, environment: 'prod', release: 'v1', actor: DEV });
+    const { deployment } = await startDeployment(ws.store, {
+      process,
+      environment: 'prod',
+      release: 'v1',
+      actor: DEV,
+    });
     // The log of a runner killed during "ship": it ends with step.started.
     await ws.store.append(deployment.id, 1, [
       { type: 'phase.started', payload: { phase: 'deploy' } },
@@ -215,11 +251,21 @@ describe('engine', () => {
   });
 
   it('after a crash inside a non-idempotent step, does not run it again: fails safely and rolls back', async () => {
-    await setup(processYaml(`${DEPLOY_PHASE}      - id: notify\n        on: target\n        run: [sh, -c, 'echo x >> ../notified; [ \"$SLIPWAY_RELEASE\" = v1 ] || sleep 5']\n`, SERVICE));
+    await setup(
+      processYaml(
+        `${DEPLOY_PHASE}      - id: notify\n        on: target\n        run: [sh, -c, 'echo x >> ../notified; [ "$SLIPWAY_RELEASE" = v1 ] || sleep 5']\n`,
+        SERVICE,
+      ),
+    );
     expect((await deploy('v1')).state).toBe('succeeded');
     await ws.artifact('v2', { VERSION: 'v2' });
     const process = await ws.process(ws.yaml);
-    const { deployment } = await startDeployment(ws.store, { process, environment: 'prod', release: 'v2', actor: DEV });
+    const { deployment } = await startDeployment(ws.store, {
+      process,
+      environment: 'prod',
+      release: 'v2',
+      actor: DEV,
+    });
     const stop = new AbortController();
     const crashing = new Engine({
       store: ws.store,
@@ -237,7 +283,9 @@ describe('engine', () => {
     expect(view.outcome).toContain('not idempotent');
     expect(await readFile(path.join(ws.dir, 'target/shared/running'), 'utf8')).toBe('v1');
     // notify ran once in v1's deployment and once (cut short) in v2's — never a third time.
-    expect((await readFile(path.join(ws.dir, 'target/releases/notified'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    expect(
+      (await readFile(path.join(ws.dir, 'target/releases/notified'), 'utf8')).trim().split('\n'),
+    ).toHaveLength(2);
   });
 
   it('rolls back by hand to the release before the live one', async () => {
@@ -259,7 +307,9 @@ describe('engine', () => {
     await deploy('v1');
     await ws.artifact('v1', { VERSION: 'v1', extra: 'sneaky' });
     const process = await ws.process(ws.yaml);
-    const changed = await errorOf(startDeployment(ws.store, { process, environment: 'prod', release: 'v1', actor: DEV }));
+    const changed = await errorOf(
+      startDeployment(ws.store, { process, environment: 'prod', release: 'v1', actor: DEV }),
+    );
     expect(changed.code).toBe('SLW_RELEASE_CHANGED');
   });
 });

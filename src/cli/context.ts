@@ -7,7 +7,7 @@ import type { Store } from '../core/ports.js';
 import type { Process } from '../core/process.js';
 import { Engine } from '../engine/engine.js';
 import { DEFAULT_STORE_PATH, openStore } from '../store/open-store.js';
-import { type Output, createOutput } from './output.js';
+import { createOutput, type Output } from './output.js';
 import { progressHooks } from './progress.js';
 
 export interface GlobalOptions {
@@ -48,7 +48,11 @@ export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Pr
 }
 
 /** An engine whose progress is drawn on `out`; call `stop()` when done. */
-export function engineWithProgress(store: Store, out: Output, opts: GlobalOptions): { engine: Engine; stop(): void } {
+export function engineWithProgress(
+  store: Store,
+  out: Output,
+  opts: GlobalOptions,
+): { engine: Engine; stop(): void } {
   const hooks = progressHooks(out, { verbose: opts.verbose === true });
   return { engine: new Engine({ store, hooks }), stop: hooks.stop };
 }
@@ -58,7 +62,9 @@ export function interruptSignal(out: Output): { signal: AbortSignal; dispose(): 
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    out.note('stopping… (the deployment can be continued with "slipway resume"; press Ctrl-C again to quit now)');
+    out.note(
+      'stopping… (the deployment can be continued with "slipway resume"; press Ctrl-C again to quit now)',
+    );
     controller.abort(new Error('interrupted by the user'));
   };
   process.on('SIGINT', onSigint);

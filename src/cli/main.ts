@@ -1,7 +1,7 @@
 /** The `slipway` command: a thin argv layer over the command functions, with the one top-level error handler. */
 
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, SlipwayError, formatConfigProblem } from '../core/errors.js';
+import { ConfigError, formatConfigProblem, SlipwayError } from '../core/errors.js';
 import { auditVerifyCommand } from './commands/audit.js';
 import { decideCommand } from './commands/decide.js';
 import { demoCommand } from './commands/demo.js';
@@ -33,7 +33,9 @@ Environment:
 
 function build(setExit: (code: number) => void): Command {
   const program = new Command('slipway')
-    .description('Runs your written deployment process: plan, test, staging, production, validation, rollback.')
+    .description(
+      'Runs your written deployment process: plan, test, staging, production, validation, rollback.',
+    )
     .version(VERSION)
     .addOption(new Option('-f, --file <path>', 'process file').env('SLIPWAY_FILE'))
     .addOption(new Option('--store <path>', 'store file').env('SLIPWAY_STORE'))
@@ -49,7 +51,11 @@ function build(setExit: (code: number) => void): Command {
       setExit(await fn(...args));
     };
   // Commander passes (args..., options, command); merge global options into each command's options.
-  const withGlobals = <T extends object>(cmd: Command, opts: T) => ({ ...program.opts(), ...cmd.optsWithGlobals(), ...opts });
+  const withGlobals = <T extends object>(cmd: Command, opts: T) => ({
+    ...program.opts(),
+    ...cmd.optsWithGlobals(),
+    ...opts,
+  });
 
   program
     .command('init')
@@ -156,12 +162,16 @@ function reportError(e: unknown, json: boolean): number {
   const out = createOutput({ json });
   if (e instanceof CommanderError) {
     // Help and version are "errors" to commander; they already printed.
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return EXIT.ok;
     return EXIT.badInput;
   }
   if (e instanceof SlipwayError) {
     if (json) {
-      out.result({ error: { code: e.code, message: e.message, hint: e.hint, ...(e.details ?? {}) } }, () => '');
+      out.result(
+        { error: { code: e.code, message: e.message, hint: e.hint, ...(e.details ?? {}) } },
+        () => '',
+      );
     } else {
       const c = createOutput({ stdout: process.stderr }).c;
       const body = e instanceof ConfigError ? e.problems.map(formatConfigProblem).join('\n') : e.message;
@@ -171,6 +181,8 @@ function reportError(e: unknown, json: boolean): number {
     return exitForError(e.category);
   }
   const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  process.stderr.write(`internal error (SLW_INTERNAL): ${message}\nplease report this with the output above\n`);
+  process.stderr.write(
+    `internal error (SLW_INTERNAL): ${message}\nplease report this with the output above\n`,
+  );
   return EXIT.failed;
 }

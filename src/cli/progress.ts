@@ -34,12 +34,22 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
     if (!live || !ticking) return;
     const t = ticking;
     t.frame = (t.frame + 1) % SPINNER.length;
-    stream.write(`${prefix}    ${c.blue(SPINNER[t.frame] ?? '')} ${t.label} ${c.dim(formatDuration(Date.now() - t.since))}`);
+    stream.write(
+      `${prefix}    ${c.blue(SPINNER[t.frame] ?? '')} ${t.label} ${c.dim(formatDuration(Date.now() - t.since))}`,
+    );
   };
   const startTick = (label: string) => {
     stopTick();
     if (!live) return;
-    ticking = { label, since: Date.now(), frame: 0, timer: setInterval(() => (clearTick(), drawTick()), 100) };
+    ticking = {
+      label,
+      since: Date.now(),
+      frame: 0,
+      timer: setInterval(() => {
+        clearTick();
+        drawTick();
+      }, 100),
+    };
     ticking.timer.unref();
     drawTick();
   };
@@ -65,12 +75,15 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         break;
       case 'step.succeeded':
         stopTick();
-        write(`    ${c.green('✓')} ${e.payload.step.padEnd(22)} ${e.payload.summary} ${c.dim(formatDuration(e.payload.durationMs))}`);
+        write(
+          `    ${c.green('✓')} ${e.payload.step.padEnd(22)} ${e.payload.summary} ${c.dim(formatDuration(e.payload.durationMs))}`,
+        );
         break;
       case 'step.failed':
         stopTick();
         write(`    ${c.red('✗')} ${e.payload.step.padEnd(22)} ${c.red(indent(e.payload.error))}`);
-        if (e.payload.willRetry) write(c.dim(`      retrying in ${formatDuration(e.payload.retryInMs ?? 0)}`));
+        if (e.payload.willRetry)
+          write(c.dim(`      retrying in ${formatDuration(e.payload.retryInMs ?? 0)}`));
         break;
       case 'step.interrupted':
         write(
@@ -80,8 +93,12 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         );
         break;
       case 'gate.waiting': {
-        const gate = view.phases.flatMap((p) => p.steps).find((s) => s.id === e.payload.step && s.phase === e.payload.phase);
-        write(`    ${c.cyan('⏸')} ${e.payload.step.padEnd(22)} ${e.payload.item ?? `approval by ${e.payload.roles.join(' + ')}`}`);
+        const gate = view.phases
+          .flatMap((p) => p.steps)
+          .find((s) => s.id === e.payload.step && s.phase === e.payload.phase);
+        write(
+          `    ${c.cyan('⏸')} ${e.payload.step.padEnd(22)} ${e.payload.item ?? `approval by ${e.payload.roles.join(' + ')}`}`,
+        );
         if (gate) write(`      ${nextGateHint(view.id, gate, c)}`);
         break;
       }
@@ -92,20 +109,38 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         );
         break;
       case 'gate.rejected':
-        write(`    ${c.red('✗')} ${e.payload.step.padEnd(22)} rejected by ${e.payload.actor.user} (${e.payload.role}): ${e.payload.comment}`);
+        write(
+          `    ${c.red('✗')} ${e.payload.step.padEnd(22)} rejected by ${e.payload.actor.user} (${e.payload.role}): ${e.payload.comment}`,
+        );
         break;
       case 'rollback.started':
-        write(c.yellow(c.bold(`↩ rolling back to ${e.payload.toRelease ?? '(nothing)'}: ${e.payload.reason}`)));
+        write(
+          c.yellow(c.bold(`↩ rolling back to ${e.payload.toRelease ?? '(nothing)'}: ${e.payload.reason}`)),
+        );
         break;
       case 'rollback.step':
         stopTick();
-        write(`    ${e.payload.ok ? c.green('✓') : c.red('✗')} ${e.payload.action.padEnd(22)} ${indent(e.payload.detail)}`);
+        write(
+          `    ${e.payload.ok ? c.green('✓') : c.red('✗')} ${e.payload.action.padEnd(22)} ${indent(e.payload.detail)}`,
+        );
         break;
       case 'deployment.succeeded':
-        write(c.green(c.bold(`✔ deployment ${view.id}: ${view.release} is live in ${view.environment} (${formatDuration(e.payload.durationMs)})`)));
+        write(
+          c.green(
+            c.bold(
+              `✔ deployment ${view.id}: ${view.release} is live in ${view.environment} (${formatDuration(e.payload.durationMs)})`,
+            ),
+          ),
+        );
         break;
       case 'deployment.rolled-back':
-        write(c.yellow(c.bold(`↩ deployment ${view.id} rolled back: ${e.payload.release} is live in ${view.environment} again`)));
+        write(
+          c.yellow(
+            c.bold(
+              `↩ deployment ${view.id} rolled back: ${e.payload.release} is live in ${view.environment} again`,
+            ),
+          ),
+        );
         break;
       case 'deployment.failed':
         write(c.red(c.bold(`✗ deployment ${view.id} failed: ${e.payload.reason}`)));

@@ -45,7 +45,9 @@ function stepIcon(s: StepView, c: Colors): string {
 
 export function renderStatus(view: DeploymentView, c: Colors): string {
   const lines: string[] = [];
-  const duration = view.finishedAt ? ` in ${formatDuration(Date.parse(view.finishedAt) - Date.parse(view.createdAt))}` : '';
+  const duration = view.finishedAt
+    ? ` in ${formatDuration(Date.parse(view.finishedAt) - Date.parse(view.createdAt))}`
+    : '';
   lines.push(
     `${c.bold(`Deployment ${view.id}`)}  ${view.app} → ${c.bold(view.environment)}  release ${c.bold(view.release)}  ${stateLabel(view.state, c)}${duration}`,
   );
@@ -83,7 +85,8 @@ export function renderStatus(view: DeploymentView, c: Colors): string {
     lines.push(
       `${c.yellow('↩')} ${c.bold('rollback')} to ${rb.toRelease ?? '(none)'} — ${rb.status} ${c.dim(`(trigger: ${rb.trigger})`)}`,
     );
-    for (const a of rb.actions) lines.push(`    ${a.ok ? c.green('✓') : c.red('✗')} ${a.action.padEnd(22)} ${firstLine(a.detail)}`);
+    for (const a of rb.actions)
+      lines.push(`    ${a.ok ? c.green('✓') : c.red('✗')} ${a.action.padEnd(22)} ${firstLine(a.detail)}`);
   }
   if (view.outcome) lines.push(`${c.bold('why:')} ${view.outcome}`);
   const gate = view.phases.flatMap((p) => p.steps).find((s) => s.status === 'waiting');
@@ -105,12 +108,16 @@ export function renderPlan(plan: Plan, c: Colors): string {
     lines.push(c.bold(`▸ ${phase.name}`));
     for (const s of phase.steps) {
       const flags = [s.gate ? 'gate' : '', s.idempotent ? '' : 'not idempotent'].filter(Boolean).join(', ');
-      lines.push(`    ${s.id.padEnd(22)} ${c.dim(s.kind.padEnd(9))} ${s.summary}${flags ? c.dim(` [${flags}]`) : ''}`);
+      lines.push(
+        `    ${s.id.padEnd(22)} ${c.dim(s.kind.padEnd(9))} ${s.summary}${flags ? c.dim(` [${flags}]`) : ''}`,
+      );
     }
   }
   lines.push(plan.gates.length ? `gates: ${plan.gates.join('; ')}` : 'gates: none');
   if (plan.missingPromotions.length) {
-    lines.push(c.red(`blocked: release ${plan.release} must first succeed in ${plan.missingPromotions.join(', ')}`));
+    lines.push(
+      c.red(`blocked: release ${plan.release} must first succeed in ${plan.missingPromotions.join(', ')}`),
+    );
   }
   lines.push(c.dim('nothing was done (plan only)'));
   return lines.join('\n');

@@ -12,34 +12,85 @@ interface CatalogueEntry {
 /** All codes. The README's "Errors" table is generated from this object (see scripts/errors-table.ts). */
 export const ERROR_CATALOGUE = {
   SLW_CONFIG_SYNTAX: { category: 'bad-input', summary: 'The process file is not valid YAML.' },
-  SLW_CONFIG_INVALID: { category: 'bad-input', summary: 'The process file breaks the schema or refers to something missing.' },
+  SLW_CONFIG_INVALID: {
+    category: 'bad-input',
+    summary: 'The process file breaks the schema or refers to something missing.',
+  },
   SLW_CONFIG_NOT_FOUND: { category: 'bad-input', summary: 'No process file at the given path.' },
   SLW_FILE_EXISTS: { category: 'bad-input', summary: '`init` would overwrite an existing file.' },
   SLW_USAGE: { category: 'bad-input', summary: 'A command was called with a missing or malformed argument.' },
-  SLW_UNKNOWN_ENVIRONMENT: { category: 'bad-input', summary: 'The environment is not declared in the process file.' },
+  SLW_UNKNOWN_ENVIRONMENT: {
+    category: 'bad-input',
+    summary: 'The environment is not declared in the process file.',
+  },
   SLW_ARTIFACT_NOT_FOUND: { category: 'bad-input', summary: 'The release artifact file does not exist.' },
-  SLW_ARTIFACT_CHECKSUM: { category: 'failed', summary: "The artifact's SHA-256 does not match what was recorded or declared." },
-  SLW_ARTIFACT_UNSAFE: { category: 'failed', summary: 'The artifact contains a path or link that escapes the release directory.' },
-  SLW_RELEASE_CHANGED: { category: 'bad-input', summary: 'A release id was reused for different artifact bytes (releases are immutable).' },
-  SLW_PROMOTION_REQUIRED: { category: 'bad-input', summary: 'The release has not succeeded in an environment this one requires first.' },
-  SLW_ENV_BUSY: { category: 'conflict', summary: 'Another deployment to the same environment is still active.' },
+  SLW_ARTIFACT_CHECKSUM: {
+    category: 'failed',
+    summary: "The artifact's SHA-256 does not match what was recorded or declared.",
+  },
+  SLW_ARTIFACT_UNSAFE: {
+    category: 'failed',
+    summary: 'The artifact contains a path or link that escapes the release directory.',
+  },
+  SLW_RELEASE_CHANGED: {
+    category: 'bad-input',
+    summary: 'A release id was reused for different artifact bytes (releases are immutable).',
+  },
+  SLW_PROMOTION_REQUIRED: {
+    category: 'bad-input',
+    summary: 'The release has not succeeded in an environment this one requires first.',
+  },
+  SLW_ENV_BUSY: {
+    category: 'conflict',
+    summary: 'Another deployment to the same environment is still active.',
+  },
   SLW_DEPLOYMENT_NOT_FOUND: { category: 'not-found', summary: 'No deployment with that id in the store.' },
-  SLW_ILLEGAL_TRANSITION: { category: 'conflict', summary: 'The deployment is not in a state that allows this action.' },
-  SLW_LEASE_HELD: { category: 'conflict', summary: 'Another live Slipway process is running this deployment.' },
-  SLW_CONCURRENT_APPEND: { category: 'conflict', summary: 'Another process appended to the deployment log at the same time.' },
-  SLW_GATE_NOT_OPEN: { category: 'bad-input', summary: 'There is no open gate (approval or checklist item) matching the request.' },
-  SLW_NOT_AUTHORIZED: { category: 'bad-input', summary: 'The acting user does not hold the role the gate needs, or started the deployment.' },
+  SLW_ILLEGAL_TRANSITION: {
+    category: 'conflict',
+    summary: 'The deployment is not in a state that allows this action.',
+  },
+  SLW_LEASE_HELD: {
+    category: 'conflict',
+    summary: 'Another live Slipway process is running this deployment.',
+  },
+  SLW_CONCURRENT_APPEND: {
+    category: 'conflict',
+    summary: 'Another process appended to the deployment log at the same time.',
+  },
+  SLW_GATE_NOT_OPEN: {
+    category: 'bad-input',
+    summary: 'There is no open gate (approval or checklist item) matching the request.',
+  },
+  SLW_NOT_AUTHORIZED: {
+    category: 'bad-input',
+    summary: 'The acting user does not hold the role the gate needs, or started the deployment.',
+  },
   SLW_STEP_FAILED: { category: 'failed', summary: 'A step failed (non-zero exit, failed check, timeout).' },
   SLW_STEP_TIMEOUT: { category: 'failed', summary: 'A step ran longer than its timeout and was stopped.' },
-  SLW_STEP_INTERRUPTED: { category: 'failed', summary: 'Slipway stopped while a non-idempotent step was running; it is not re-run.' },
+  SLW_STEP_INTERRUPTED: {
+    category: 'failed',
+    summary: 'Slipway stopped while a non-idempotent step was running; it is not re-run.',
+  },
   SLW_GATE_REJECTED: { category: 'failed', summary: 'A gate was rejected by a member of an awaited role.' },
-  SLW_ROLLBACK_FAILED: { category: 'failed', summary: 'A rollback action failed; the environment needs a person.' },
-  SLW_NOTHING_TO_ROLL_BACK: { category: 'bad-input', summary: 'The environment has no previous good release to return to.' },
-  SLW_SECRET_MISSING: { category: 'failed', summary: 'A secret reference could not be resolved (environment variable or file missing).' },
+  SLW_ROLLBACK_FAILED: {
+    category: 'failed',
+    summary: 'A rollback action failed; the environment needs a person.',
+  },
+  SLW_NOTHING_TO_ROLL_BACK: {
+    category: 'bad-input',
+    summary: 'The environment has no previous good release to return to.',
+  },
+  SLW_SECRET_MISSING: {
+    category: 'failed',
+    summary: 'A secret reference could not be resolved (environment variable or file missing).',
+  },
   SLW_TARGET_FAILED: { category: 'failed', summary: 'A target operation (unpack, switch, exec) failed.' },
   SLW_STORE: { category: 'internal', summary: 'The store could not be opened or written.' },
   SLW_AUDIT_BROKEN: { category: 'failed', summary: 'The tamper-evident event chain does not verify.' },
-  SLW_INTERNAL: { category: 'internal', summary: 'A bug in Slipway; please report it with the output of `slipway logs`.' },
+  SLW_INTERNAL: {
+    category: 'internal',
+    summary: 'A bug in Slipway; please report it with the output of `slipway logs`.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -49,7 +49,12 @@ export interface EventPayloads {
     readonly retryInMs?: number;
   };
   /** A step that may have started before a crash; `rerun` says whether it is run again (idempotent). */
-  'step.interrupted': { readonly phase: string; readonly step: string; readonly attempt: number; readonly rerun: boolean };
+  'step.interrupted': {
+    readonly phase: string;
+    readonly step: string;
+    readonly attempt: number;
+    readonly rerun: boolean;
+  };
   'gate.waiting': {
     readonly phase: string;
     readonly step: string;
@@ -66,8 +71,20 @@ export interface EventPayloads {
     /** Roles still awaited after this approval; the gate clears when empty. */
     readonly remaining: readonly string[];
   };
-  'gate.checked': { readonly phase: string; readonly step: string; readonly role: string; readonly actor: Actor; readonly comment: string };
-  'gate.rejected': { readonly phase: string; readonly step: string; readonly role: string; readonly actor: Actor; readonly comment: string };
+  'gate.checked': {
+    readonly phase: string;
+    readonly step: string;
+    readonly role: string;
+    readonly actor: Actor;
+    readonly comment: string;
+  };
+  'gate.rejected': {
+    readonly phase: string;
+    readonly step: string;
+    readonly role: string;
+    readonly actor: Actor;
+    readonly comment: string;
+  };
   'rollback.started': {
     readonly reason: string;
     readonly trigger: 'step-failed' | 'interrupted' | 'manual' | 'rejected';

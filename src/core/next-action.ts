@@ -4,13 +4,25 @@ import type { DeploymentView, StepView } from './deployment-view.js';
 
 export type NextAction =
   | { readonly kind: 'start-phase'; readonly phase: string }
-  | { readonly kind: 'run-step'; readonly phase: string; readonly step: string; readonly attempt: number; readonly notBefore?: string }
+  | {
+      readonly kind: 'run-step';
+      readonly phase: string;
+      readonly step: string;
+      readonly attempt: number;
+      readonly notBefore?: string;
+    }
   /** The log shows an attempt that started and never ended: the runner died during it. */
   | { readonly kind: 'interrupted'; readonly phase: string; readonly step: string; readonly attempt: number }
   | { readonly kind: 'open-gate'; readonly phase: string; readonly step: string }
   | { readonly kind: 'wait'; readonly phase: string; readonly step: string }
   | { readonly kind: 'finish-phase'; readonly phase: string }
-  | { readonly kind: 'fail'; readonly phase: string; readonly step: string; readonly code: string; readonly reason: string }
+  | {
+      readonly kind: 'fail';
+      readonly phase: string;
+      readonly step: string;
+      readonly code: string;
+      readonly reason: string;
+    }
   | { readonly kind: 'rollback' }
   | { readonly kind: 'succeed' }
   | { readonly kind: 'done' };
@@ -19,7 +31,8 @@ const GATE_KINDS = new Set(['checklist', 'approval']);
 
 export function nextAction(view: DeploymentView): NextAction {
   if (view.state === 'rolling-back') return { kind: 'rollback' };
-  if (view.state === 'succeeded' || view.state === 'failed' || view.state === 'rolled-back') return { kind: 'done' };
+  if (view.state === 'succeeded' || view.state === 'failed' || view.state === 'rolled-back')
+    return { kind: 'done' };
   for (const phase of view.phases) {
     if (phase.status === 'succeeded') continue;
     for (const step of phase.steps) {
@@ -40,14 +53,26 @@ function stepAction(step: StepView): NextAction {
   if (step.openAttempt !== undefined) return { kind: 'interrupted', ...ids, attempt: step.openAttempt };
   switch (step.status) {
     case 'failed':
-      return { kind: 'fail', ...ids, code: step.error?.code ?? 'SLW_STEP_FAILED', reason: step.error?.message ?? 'failed' };
+      return {
+        kind: 'fail',
+        ...ids,
+        code: step.error?.code ?? 'SLW_STEP_FAILED',
+        reason: step.error?.message ?? 'failed',
+      };
     case 'waiting':
       return { kind: 'wait', ...ids };
     case 'retrying':
-      return { kind: 'run-step', ...ids, attempt: step.attempts + 1, ...(step.retryAt ? { notBefore: step.retryAt } : {}) };
+      return {
+        kind: 'run-step',
+        ...ids,
+        attempt: step.attempts + 1,
+        ...(step.retryAt ? { notBefore: step.retryAt } : {}),
+      };
     case 'interrupted':
       return { kind: 'run-step', ...ids, attempt: step.attempts + 1 };
     default:
-      return GATE_KINDS.has(step.kind) ? { kind: 'open-gate', ...ids } : { kind: 'run-step', ...ids, attempt: 1 };
+      return GATE_KINDS.has(step.kind)
+        ? { kind: 'open-gate', ...ids }
+        : { kind: 'run-step', ...ids, attempt: 1 };
   }
 }

@@ -1,7 +1,7 @@
 /** Planning: what a deployment of a release to an environment will do. Pure: no I/O. */
 
 import { formatDuration } from './duration.js';
-import { type Process, type StepSpec, isGate, phasesFor } from './process.js';
+import { isGate, type Process, phasesFor, type StepSpec } from './process.js';
 
 export interface PlannedStep {
   readonly id: string;

@@ -42,7 +42,12 @@ export interface ChainVerification {
   /** Hash of the last event: publish it to detect truncation later. */
   readonly headHash: string;
   /** The first event that does not match, when `ok` is false. */
-  readonly firstBad?: { readonly id: number; readonly deploymentId: number; readonly seq: number; readonly problem: string };
+  readonly firstBad?: {
+    readonly id: number;
+    readonly deploymentId: number;
+    readonly seq: number;
+    readonly problem: string;
+  };
 }
 
 export interface ReleaseRecord {
@@ -62,9 +67,15 @@ export interface Store {
    * Creates a deployment with its `deployment.created` event in one transaction. Refuses with
    * SLW_ENV_BUSY when the app's environment has a deployment in an active state.
    */
-  createDeployment(created: NewEvent<'deployment.created'>): Promise<{ deployment: DeploymentRecord; event: AnyStoredEvent }>;
+  createDeployment(
+    created: NewEvent<'deployment.created'>,
+  ): Promise<{ deployment: DeploymentRecord; event: AnyStoredEvent }>;
   /** Appends events after `expectedSeq` and updates the projection (state via core `transition`). */
-  append(deploymentId: number, expectedSeq: number, events: readonly AnyNewEvent[]): Promise<readonly AnyStoredEvent[]>;
+  append(
+    deploymentId: number,
+    expectedSeq: number,
+    events: readonly AnyNewEvent[],
+  ): Promise<readonly AnyStoredEvent[]>;
   /** Events of one deployment with seq > afterSeq, in order. */
   readEvents(deploymentId: number, afterSeq?: number): Promise<readonly AnyStoredEvent[]>;
   getDeployment(id: number): Promise<DeploymentRecord | undefined>;
@@ -128,7 +139,12 @@ export interface Target {
    * Verifies the artifact's SHA-256, refuses unsafe entries (absolute, `..`, links escaping), unpacks into a
    * temporary folder and renames it to `releases/<name>`. Idempotent: a complete existing release is reused.
    */
-  installRelease(artifactPath: string, sha256: string, name: string, signal?: AbortSignal): Promise<{ readonly dir: string; readonly reused: boolean }>;
+  installRelease(
+    artifactPath: string,
+    sha256: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<{ readonly dir: string; readonly reused: boolean }>;
   /** Writes a file inside `releases/<name>` (refusing paths that escape it), atomically. */
   writeReleaseFile(name: string, relativePath: string, content: string, signal?: AbortSignal): Promise<void>;
   /** Points `current` at `releases/<name>` with an atomic rename; returns the release it pointed at before. */

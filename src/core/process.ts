@@ -104,7 +104,15 @@ export interface SmokeStep extends StepBase {
   readonly checks: readonly SmokeCheckSpec[];
 }
 
-export type StepSpec = RunStep | HttpStep | ChecklistStep | ApprovalStep | ReleaseStep | ConfigStep | RestartStep | SmokeStep;
+export type StepSpec =
+  | RunStep
+  | HttpStep
+  | ChecklistStep
+  | ApprovalStep
+  | ReleaseStep
+  | ConfigStep
+  | RestartStep
+  | SmokeStep;
 export type StepKind = StepSpec['kind'];
 
 export interface PhaseSpec {
@@ -173,7 +181,16 @@ export interface Process {
   readonly phases: readonly PhaseSpec[];
 }
 
-export const STEP_KINDS: readonly StepKind[] = ['run', 'http', 'checklist', 'approval', 'release', 'config', 'restart', 'smoke'];
+export const STEP_KINDS: readonly StepKind[] = [
+  'run',
+  'http',
+  'checklist',
+  'approval',
+  'release',
+  'config',
+  'restart',
+  'smoke',
+];
 export const GATE_KINDS: ReadonlySet<StepKind> = new Set(['checklist', 'approval']);
 
 export function isGate(step: StepSpec): step is ChecklistStep | ApprovalStep {

@@ -55,9 +55,13 @@ const TABLE: Readonly<Record<DeploymentState, Partial<Record<EventType, Deployme
 export function transition(state: DeploymentState, event: NewEvent): DeploymentState {
   const next = TABLE[state][event.type];
   if (next === undefined) {
-    throw new SlipwayError('SLW_ILLEGAL_TRANSITION', `a deployment in state "${state}" cannot take event "${event.type}"`, {
-      hint: allowedHint(state),
-    });
+    throw new SlipwayError(
+      'SLW_ILLEGAL_TRANSITION',
+      `a deployment in state "${state}" cannot take event "${event.type}"`,
+      {
+        hint: allowedHint(state),
+      },
+    );
   }
   if (event.type === 'gate.approved') {
     const remaining = (event as NewEvent<'gate.approved'>).payload.remaining;

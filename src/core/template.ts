@@ -10,7 +10,12 @@ export interface TemplateScope {
   readonly deployment: { readonly id: string };
   readonly vars: Readonly<Record<string, string>>;
   readonly secrets?: Readonly<Record<string, string>>;
-  readonly target: { readonly root: string; readonly current: string; readonly shared: string; readonly release: string };
+  readonly target: {
+    readonly root: string;
+    readonly current: string;
+    readonly shared: string;
+    readonly release: string;
+  };
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}/g;

@@ -13,10 +13,10 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { OutputRecorder } from './output-recorder.js';
 import { previousGoodRelease, rollBack } from './rollback.js';
 import {
-  type EngineHooks,
-  type RunContext,
   commandEnvFor,
+  type EngineHooks,
   openRunContext,
+  type RunContext,
   releaseNameFor,
   scopeFor,
 } from './run-context.js';
@@ -57,7 +57,10 @@ export class Engine {
    * Runs a deployment until it ends or waits at a gate, resuming from wherever its log ends.
    * Aborting `signal` stops between (or inside) steps without recording a verdict: a later run resumes.
    */
-  async run(deploymentId: number, signal: AbortSignal = new AbortController().signal): Promise<DeploymentView> {
+  async run(
+    deploymentId: number,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<DeploymentView> {
     const initial = await this.view(deploymentId);
     if (isTerminal(initial.state) || initial.state === 'waiting') return initial;
     const lease = await LeaseKeeper.take(this.store, deploymentId, this.leaseTtlMs);
@@ -68,7 +71,9 @@ export class Engine {
       if (isTerminal(view.state) || view.state === 'waiting') return view;
       const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
       try {
-        await ctx.append([{ type: 'deployment.runner', payload: { runner: lease.owner, resumed: wasCutShort(view) } }]);
+        await ctx.append([
+          { type: 'deployment.runner', payload: { runner: lease.owner, resumed: wasCutShort(view) } },
+        ]);
         await this.drive(ctx, runSignal);
       } finally {
         await ctx.target.close();
@@ -96,7 +101,10 @@ export class Engine {
           break;
         case 'succeed':
           await ctx.append([
-            { type: 'deployment.succeeded', payload: { durationMs: Date.now() - Date.parse(ctx.view.createdAt) } },
+            {
+              type: 'deployment.succeeded',
+              payload: { durationMs: Date.now() - Date.parse(ctx.view.createdAt) },
+            },
           ]);
           return;
         case 'open-gate': {
@@ -257,7 +265,12 @@ export class Engine {
             type: 'rollback.started',
             payload: {
               reason: why,
-              trigger: code === 'SLW_STEP_INTERRUPTED' ? 'interrupted' : code === 'SLW_GATE_REJECTED' ? 'rejected' : 'step-failed',
+              trigger:
+                code === 'SLW_STEP_INTERRUPTED'
+                  ? 'interrupted'
+                  : code === 'SLW_GATE_REJECTED'
+                    ? 'rejected'
+                    : 'step-failed',
               toRelease: previous.release,
               toReleaseDir: previous.releaseDir,
             },
@@ -296,6 +309,7 @@ async function targetTouched(ctx: RunContext): Promise<boolean> {
 /** Did the previous runner stop in the middle (crash, kill) rather than at a gate? */
 function wasCutShort(view: DeploymentView): boolean {
   return (
-    view.lastSeq > 1 && !['gate.approved', 'gate.checked', 'gate.rejected', 'rollback.started'].includes(view.lastEventType)
+    view.lastSeq > 1 &&
+    !['gate.approved', 'gate.checked', 'gate.rejected', 'rollback.started'].includes(view.lastEventType)
   );
 }

@@ -40,9 +40,13 @@ export async function decide(
   const view = viewDeployment(events);
   const gate = view.state === 'waiting' ? openGate(view) : undefined;
   if (!gate) {
-    throw new SlipwayError('SLW_GATE_NOT_OPEN', `deployment ${deploymentId} is ${view.state}, not waiting at a gate`, {
-      hint: `see "slipway status ${deploymentId}"`,
-    });
+    throw new SlipwayError(
+      'SLW_GATE_NOT_OPEN',
+      `deployment ${deploymentId} is ${view.state}, not waiting at a gate`,
+      {
+        hint: `see "slipway status ${deploymentId}"`,
+      },
+    );
   }
   if (options.step !== undefined && options.step !== gate.id) {
     throw new SlipwayError(
@@ -65,7 +69,9 @@ export async function decide(
   const roles = compileProcess(view.processSource, view.processFile).roles;
   const awaited = gate.awaiting ?? [];
   const user = options.actor.user;
-  const held = awaited.filter((r) => roles[r]?.includes(user) && (options.role === undefined || options.role === r));
+  const held = awaited.filter(
+    (r) => roles[r]?.includes(user) && (options.role === undefined || options.role === r),
+  );
   const role = held[0];
   if (role === undefined) {
     const who = awaited.map((r) => `${r}: ${(roles[r] ?? []).join(', ') || 'nobody'}`).join('; ');
@@ -91,7 +97,13 @@ export async function decide(
     }
   }
 
-  const base = { phase: gate.phase, step: gate.id, role, actor: options.actor, comment: options.comment ?? '' };
+  const base = {
+    phase: gate.phase,
+    step: gate.id,
+    role,
+    actor: options.actor,
+    comment: options.comment ?? '',
+  };
   const remaining = decision === 'approve' ? awaited.filter((r) => r !== role) : [];
   const event: AnyNewEvent =
     decision === 'approve'

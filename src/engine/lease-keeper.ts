@@ -15,12 +15,19 @@ export class LeaseKeeper {
     readonly owner: string,
     ttlMs: number,
   ) {
-    this.timer = setInterval(() => {
-      store.renewLease(deploymentId, owner, ttlMs).then(
-        (ok) => ok || this.lost.abort(new SlipwayError('SLW_LEASE_HELD', `lost the lease on deployment ${deploymentId}`)),
-        (e) => this.lost.abort(e),
-      );
-    }, Math.max(1000, Math.floor(ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        store.renewLease(deploymentId, owner, ttlMs).then(
+          (ok) =>
+            ok ||
+            this.lost.abort(
+              new SlipwayError('SLW_LEASE_HELD', `lost the lease on deployment ${deploymentId}`),
+            ),
+          (e) => this.lost.abort(e),
+        );
+      },
+      Math.max(1000, Math.floor(ttlMs / 3)),
+    );
     this.timer.unref();
   }
 

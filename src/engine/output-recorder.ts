@@ -57,17 +57,20 @@ export class OutputRecorder {
       this.stored += clean.length;
     }
     if (this.batch.length >= FLUSH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, FLUSH_INTERVAL_MS);
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, FLUSH_INTERVAL_MS);
   }
 
   private flush(): void {
     if (this.batch === '') return;
     const text = this.batch;
     this.batch = '';
-    const write = this.ctx.append([{ type: 'step.output', payload: { phase: this.phase, step: this.step, text } }]);
+    const write = this.ctx.append([
+      { type: 'step.output', payload: { phase: this.phase, step: this.step, text } },
+    ]);
     // Output is best effort: a failed write must not fail the step (the step's own events carry the verdict).
     this.flushing = this.flushing.then(() => write.catch(() => undefined));
   }

@@ -5,12 +5,12 @@ import { type DeploymentView, viewDeployment } from '../core/deployment-view.js'
 import { SlipwayError } from '../core/errors.js';
 import type { Actor } from '../core/events.js';
 import type { DeploymentRecord, Store } from '../core/ports.js';
-import { type StepSpec, phasesFor } from '../core/process.js';
+import { phasesFor, type StepSpec } from '../core/process.js';
 import { executorFor } from '../steps/registry.js';
 import { runServiceCommand, switchTo } from '../steps/service-control.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { OutputRecorder } from './output-recorder.js';
-import { type RunContext, commandEnvFor, scopeFor } from './run-context.js';
+import { commandEnvFor, type RunContext, scopeFor } from './run-context.js';
 
 const DEFAULT_ACTION_TIMEOUT_MS = 120_000;
 
@@ -47,7 +47,10 @@ export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<vo
   if (!to || !toRelease) {
     await ctx.append([
       { type: 'rollback.failed', payload: { error: 'no previous good release is recorded' } },
-      { type: 'deployment.failed', payload: { reason: `${rb.reason}; no previous good release`, code: 'SLW_NOTHING_TO_ROLL_BACK' } },
+      {
+        type: 'deployment.failed',
+        payload: { reason: `${rb.reason}; no previous good release`, code: 'SLW_NOTHING_TO_ROLL_BACK' },
+      },
     ]);
     return;
   }
@@ -107,16 +110,25 @@ async function action(
 ): Promise<void> {
   const limit = timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
   const recorder = new OutputRecorder(ctx, 'rollback', name);
-  const rt = rollbackRuntime(ctx, AbortSignal.any([signal, AbortSignal.timeout(limit)]), limit, recorder.write);
+  const rt = rollbackRuntime(
+    ctx,
+    AbortSignal.any([signal, AbortSignal.timeout(limit)]),
+    limit,
+    recorder.write,
+  );
   try {
     const detail = await body(rt);
     await recorder.close();
-    await ctx.append([{ type: 'rollback.step', payload: { action: name, ok: true, detail: ctx.redact(detail) } }]);
+    await ctx.append([
+      { type: 'rollback.step', payload: { action: name, ok: true, detail: ctx.redact(detail) } },
+    ]);
   } catch (e) {
     await recorder.close();
     if (signal.aborted) throw signal.reason;
     const message = e instanceof Error ? e.message : String(e);
-    await ctx.append([{ type: 'rollback.step', payload: { action: name, ok: false, detail: ctx.redact(message) } }]);
+    await ctx.append([
+      { type: 'rollback.step', payload: { action: name, ok: false, detail: ctx.redact(message) } },
+    ]);
     throw e;
   }
 }
@@ -158,7 +170,9 @@ function findSteps(ctx: RunContext, predicate: (s: StepSpec) => boolean): StepSp
 
 /** The checks that prove the restored release works: the smoke and http steps of the phase that ships the release. */
 function verifySteps(ctx: RunContext): StepSpec[] {
-  const phase = phasesFor(ctx.process, ctx.environment.name).find((p) => p.steps.some((s) => s.kind === 'release'));
+  const phase = phasesFor(ctx.process, ctx.environment.name).find((p) =>
+    p.steps.some((s) => s.kind === 'release'),
+  );
   if (!phase) return [];
   const after = phase.steps.slice(phase.steps.findIndex((s) => s.kind === 'release') + 1);
   return after.filter((s) => s.kind === 'smoke' || s.kind === 'http');
@@ -171,7 +185,9 @@ async function withRetries(step: StepSpec, rt: StepRuntime, signal: AbortSignal)
     } catch (e) {
       if (signal.aborted || attempt > step.retry.count) throw e;
       if (!(e instanceof SlipwayError)) throw e;
-      await sleep(Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs), undefined, { signal });
+      await sleep(Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs), undefined, {
+        signal,
+      });
     }
   }
 }

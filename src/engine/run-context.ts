@@ -6,7 +6,7 @@ import { applyEvent } from '../core/deployment-view.js';
 import type { AnyNewEvent, AnyStoredEvent } from '../core/events.js';
 import type { Store, Target } from '../core/ports.js';
 import type { EnvironmentSpec, Process } from '../core/process.js';
-import { type Redactor, makeRedactor } from '../core/redact.js';
+import { makeRedactor, type Redactor } from '../core/redact.js';
 import type { TemplateScope } from '../core/template.js';
 import { createTarget } from '../targets/create-target.js';
 import { resolveSecrets } from './secrets.js';
@@ -98,7 +98,12 @@ export function scopeFor(ctx: RunContext, release: string, releaseName: string):
     deployment: { id: String(ctx.view.id) },
     vars: ctx.vars,
     secrets: ctx.secrets,
-    target: { root: layout.root, current: layout.current, shared: layout.shared, release: `${layout.releases}/${releaseName}` },
+    target: {
+      root: layout.root,
+      current: layout.current,
+      shared: layout.shared,
+      release: `${layout.releases}/${releaseName}`,
+    },
   };
 }
 

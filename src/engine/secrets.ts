@@ -11,9 +11,13 @@ export function resolveSecrets(env: EnvironmentSpec, baseDir: string): Record<st
     if ('env' in source) {
       const value = process.env[source.env];
       if (value === undefined || value === '') {
-        throw new SlipwayError('SLW_SECRET_MISSING', `secret ${name} of environment ${env.name}: $${source.env} is not set`, {
-          hint: `export ${source.env}=… before running slipway (the value is never stored or printed)`,
-        });
+        throw new SlipwayError(
+          'SLW_SECRET_MISSING',
+          `secret ${name} of environment ${env.name}: $${source.env} is not set`,
+          {
+            hint: `export ${source.env}=… before running slipway (the value is never stored or printed)`,
+          },
+        );
       }
       out[name] = value;
     } else {
@@ -21,10 +25,14 @@ export function resolveSecrets(env: EnvironmentSpec, baseDir: string): Record<st
       try {
         out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
       } catch (e) {
-        throw new SlipwayError('SLW_SECRET_MISSING', `secret ${name} of environment ${env.name}: cannot read ${file}`, {
-          hint: 'create the file (mode 0600) or point "file" at it',
-          cause: e,
-        });
+        throw new SlipwayError(
+          'SLW_SECRET_MISSING',
+          `secret ${name} of environment ${env.name}: cannot read ${file}`,
+          {
+            hint: 'create the file (mode 0600) or point "file" at it',
+            cause: e,
+          },
+        );
       }
     }
   }

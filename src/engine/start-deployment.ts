@@ -48,19 +48,44 @@ export function checkReleaseId(release: string): void {
 }
 
 /** Gathers what planning needs from the store, then plans. Used by `slipway plan` and by `startDeployment`. */
-export async function planFor(store: Store, process: Process, environment: string, release: string): Promise<Plan> {
+export async function planFor(
+  store: Store,
+  process: Process,
+  environment: string,
+  release: string,
+): Promise<Plan> {
   checkEnvironment(process, environment);
   const env = process.environments[environment]!;
-  const [live] = await store.listDeployments({ app: process.app, environment, states: ['succeeded'], limit: 1 });
+  const [live] = await store.listDeployments({
+    app: process.app,
+    environment,
+    states: ['succeeded'],
+    limit: 1,
+  });
   const succeededIn: string[] = [];
   for (const required of env.requires) {
     if (await releaseSucceededIn(store, process.app, required, release)) succeededIn.push(required);
   }
-  return planDeployment(process, { environment, release, currentRelease: live?.release ?? null, succeededIn });
+  return planDeployment(process, {
+    environment,
+    release,
+    currentRelease: live?.release ?? null,
+    succeededIn,
+  });
 }
 
-async function releaseSucceededIn(store: Store, app: string, environment: string, release: string): Promise<boolean> {
-  const done = await store.listDeployments({ app, environment, states: ['succeeded', 'rolled-back'], limit: 500 });
+async function releaseSucceededIn(
+  store: Store,
+  app: string,
+  environment: string,
+  release: string,
+): Promise<boolean> {
+  const done = await store.listDeployments({
+    app,
+    environment,
+    states: ['succeeded', 'rolled-back'],
+    limit: 500,
+  });
   // A deployment later rolled back by hand still proved the release in that environment only if it succeeded first.
   return done.some((d) => d.release === release && d.state === 'succeeded');
 }
@@ -71,7 +96,12 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
   checkReleaseId(release);
   const env = process.environments[environment]!;
 
-  const [active] = await store.listDeployments({ app: process.app, environment, states: ACTIVE_STATES, limit: 1 });
+  const [active] = await store.listDeployments({
+    app: process.app,
+    environment,
+    states: ACTIVE_STATES,
+    limit: 1,
+  });
   if (active && active.release === release) return { deployment: active, resumed: true };
 
   const plan = await planFor(store, process, environment, release);
@@ -126,17 +156,30 @@ async function verifiedArtifactChecksum(
   try {
     sha256 = await sha256File(artifactPath);
   } catch (e) {
-    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact of release ${release} not found: ${artifactPath}`, {
-      hint: 'build it first, or check "artifact.path" in the process file',
-      cause: e,
-    });
+    throw new SlipwayError(
+      'SLW_ARTIFACT_NOT_FOUND',
+      `artifact of release ${release} not found: ${artifactPath}`,
+      {
+        hint: 'build it first, or check "artifact.path" in the process file',
+        cause: e,
+      },
+    );
   }
   if (process.artifact.sha256File) {
-    const sumFile = artifactPathFor({ ...process, artifact: { path: process.artifact.sha256File } }, release, environment, vars);
+    const sumFile = artifactPathFor(
+      { ...process, artifact: { path: process.artifact.sha256File } },
+      release,
+      environment,
+      vars,
+    );
     const text = await readFile(sumFile, 'utf8').catch((e: unknown) => {
-      throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `checksum file of release ${release} not found: ${sumFile}`, {
-        cause: e,
-      });
+      throw new SlipwayError(
+        'SLW_ARTIFACT_NOT_FOUND',
+        `checksum file of release ${release} not found: ${sumFile}`,
+        {
+          cause: e,
+        },
+      );
     });
     const declared = text.trim().split(/\s+/)[0]?.toLowerCase();
     if (declared !== sha256) {
@@ -151,7 +194,11 @@ async function verifiedArtifactChecksum(
 }
 
 /** The deployment a manual rollback applies to: the environment's live (latest succeeded) deployment. */
-export async function liveDeployment(store: Store, app: string, environment: string): Promise<DeploymentRecord> {
+export async function liveDeployment(
+  store: Store,
+  app: string,
+  environment: string,
+): Promise<DeploymentRecord> {
   const [active] = await store.listDeployments({ app, environment, states: ACTIVE_STATES, limit: 1 });
   if (active) {
     throw new SlipwayError(
@@ -162,8 +209,10 @@ export async function liveDeployment(store: Store, app: string, environment: str
   }
   const [live] = await store.listDeployments({ app, environment, states: ['succeeded'], limit: 1 });
   if (!live) {
-    throw new SlipwayError('SLW_NOTHING_TO_ROLL_BACK', `${environment} has no succeeded deployment to roll back`);
+    throw new SlipwayError(
+      'SLW_NOTHING_TO_ROLL_BACK',
+      `${environment} has no succeeded deployment to roll back`,
+    );
   }
   return live;
 }
-

@@ -19,7 +19,9 @@ export async function auditVerifyCommand(opts: GlobalOptions): Promise<number> {
       );
     }
     out.result(result, () =>
-      out.c.green(`✓ audit chain intact: ${result.eventsChecked} events, head ${result.headHash.slice(0, 16)}…`),
+      out.c.green(
+        `✓ audit chain intact: ${result.eventsChecked} events, head ${result.headHash.slice(0, 16)}…`,
+      ),
     );
     return 0;
   });

@@ -1,7 +1,14 @@
 /** `slipway approve|reject|check <id>`: decide at the open gate as the current user, then carry the deployment on. */
 
 import { type Decision, decide } from '../../engine/gates.js';
-import { type GlobalOptions, engineWithProgress, interruptSignal, outputFor, parseId, withStore } from '../context.js';
+import {
+  engineWithProgress,
+  type GlobalOptions,
+  interruptSignal,
+  outputFor,
+  parseId,
+  withStore,
+} from '../context.js';
 import { exitForState } from '../exit-codes.js';
 import { currentActor } from '../identity.js';
 import { renderStatus } from '../render.js';

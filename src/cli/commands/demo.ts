@@ -7,7 +7,9 @@ import { type GlobalOptions, outputFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { progressHooks } from '../progress.js';
 
-export async function demoCommand(opts: GlobalOptions & { dir?: string; keepRunning?: boolean }): Promise<number> {
+export async function demoCommand(
+  opts: GlobalOptions & { dir?: string; keepRunning?: boolean },
+): Promise<number> {
   const out = outputFor(opts);
   const hooks = progressHooks(out, { verbose: opts.verbose === true });
   try {

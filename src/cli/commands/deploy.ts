@@ -3,8 +3,8 @@
 import { SlipwayError } from '../../core/errors.js';
 import { startDeployment } from '../../engine/start-deployment.js';
 import {
-  type GlobalOptions,
   engineWithProgress,
+  type GlobalOptions,
   interruptSignal,
   loadCliProcess,
   outputFor,
@@ -32,7 +32,9 @@ export async function deployCommand(environment: string, opts: DeployOptions): P
     });
     out.line(
       resumed
-        ? out.c.yellow(`continuing unfinished deployment ${deployment.id} of ${deployment.release} to ${environment}`)
+        ? out.c.yellow(
+            `continuing unfinished deployment ${deployment.id} of ${deployment.release} to ${environment}`,
+          )
         : `deployment ${out.c.bold(String(deployment.id))}: ${process.app} ${deployment.release} → ${environment}`,
     );
     const { engine, stop } = engineWithProgress(store, out, opts);
@@ -55,7 +57,9 @@ export function parseVars(pairs: readonly string[]): Record<string, string> {
     const eq = pair.indexOf('=');
     const key = eq > 0 ? pair.slice(0, eq) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new SlipwayError('SLW_USAGE', `--var "${pair}" is not KEY=VALUE`, { hint: 'e.g. --var PORT=8080' });
+      throw new SlipwayError('SLW_USAGE', `--var "${pair}" is not KEY=VALUE`, {
+        hint: 'e.g. --var PORT=8080',
+      });
     }
     vars[key] = pair.slice(eq + 1);
   }

@@ -12,7 +12,9 @@ export async function initCommand(opts: GlobalOptions & { force?: boolean }): Pr
     await writeFile(file, STARTER_PROCESS, { flag: opts.force ? 'w' : 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new SlipwayError('SLW_FILE_EXISTS', `${file} already exists`, { hint: 'use --force to overwrite it' });
+      throw new SlipwayError('SLW_FILE_EXISTS', `${file} already exists`, {
+        hint: 'use --force to overwrite it',
+      });
     }
     throw e;
   }

@@ -14,7 +14,8 @@ export async function logsCommand(id: string, opts: GlobalOptions & { follow?: b
   const deploymentId = parseId(id);
   return withStore(opts, async (store) => {
     const deployment = await store.getDeployment(deploymentId);
-    if (!deployment) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`);
+    if (!deployment)
+      throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`);
     let after = 0;
     for (;;) {
       const events = await store.readEvents(deploymentId, after);
@@ -35,7 +36,9 @@ function printEvent(out: Output, e: AnyStoredEvent): void {
   if (out.json) {
     const { prevHash: _p, ...rest } = e;
     // One JSON object per line (NDJSON) so `--follow --json` can be piped.
-    process.stdout.write(`${JSON.stringify(e.type === 'deployment.created' ? { ...rest, payload: { ...e.payload, processSource: undefined } } : rest)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(e.type === 'deployment.created' ? { ...rest, payload: { ...e.payload, processSource: undefined } } : rest)}\n`,
+    );
     return;
   }
   const time = out.c.dim(e.at.slice(11, 23));

@@ -4,7 +4,10 @@ import { planFor } from '../../engine/start-deployment.js';
 import { type GlobalOptions, loadCliProcess, outputFor, withStore } from '../context.js';
 import { renderPlan } from '../render.js';
 
-export async function planCommand(environment: string, opts: GlobalOptions & { release: string }): Promise<number> {
+export async function planCommand(
+  environment: string,
+  opts: GlobalOptions & { release: string },
+): Promise<number> {
   const out = outputFor(opts);
   const process = await loadCliProcess(opts);
   const plan = await withStore(opts, (store) => planFor(store, process, environment, opts.release));

@@ -1,8 +1,15 @@
 /** `slipway resume [id]`: carry on deployments whose runner stopped (crash, kill, Ctrl-C) from their last recorded event. */
 
-import { SlipwayError } from '../../core/errors.js';
 import type { DeploymentView } from '../../core/deployment-view.js';
-import { type GlobalOptions, engineWithProgress, interruptSignal, outputFor, parseId, withStore } from '../context.js';
+import { SlipwayError } from '../../core/errors.js';
+import {
+  engineWithProgress,
+  type GlobalOptions,
+  interruptSignal,
+  outputFor,
+  parseId,
+  withStore,
+} from '../context.js';
 import { exitForState } from '../exit-codes.js';
 import { renderStatus } from '../render.js';
 
@@ -12,7 +19,9 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
     const ids =
       id !== undefined
         ? [parseId(id)]
-        : (await store.listDeployments({ states: ['running', 'rolling-back'], limit: 100 })).map((d) => d.id).reverse();
+        : (await store.listDeployments({ states: ['running', 'rolling-back'], limit: 100 }))
+            .map((d) => d.id)
+            .reverse();
     if (ids.length === 0) {
       out.result([], () => 'nothing to resume: no deployment is running or rolling back');
       return 0;
@@ -32,7 +41,9 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
       stop();
       interrupt.dispose();
     }
-    out.result(views.length === 1 ? views[0] : views, () => views.map((v) => renderStatus(v, out.c)).join('\n\n'));
+    out.result(views.length === 1 ? views[0] : views, () =>
+      views.map((v) => renderStatus(v, out.c)).join('\n\n'),
+    );
     // The worst outcome decides the exit code.
     return Math.max(...views.map((v) => exitForState(v.state)));
   });

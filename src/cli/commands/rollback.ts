@@ -4,8 +4,8 @@ import { SlipwayError } from '../../core/errors.js';
 import { startManualRollback } from '../../engine/rollback.js';
 import { liveDeployment } from '../../engine/start-deployment.js';
 import {
-  type GlobalOptions,
   engineWithProgress,
+  type GlobalOptions,
   interruptSignal,
   loadCliProcess,
   outputFor,
@@ -15,7 +15,10 @@ import { exitForState } from '../exit-codes.js';
 import { currentActor } from '../identity.js';
 import { renderStatus } from '../render.js';
 
-export async function rollbackCommand(envOrId: string, opts: GlobalOptions & { comment?: string }): Promise<number> {
+export async function rollbackCommand(
+  envOrId: string,
+  opts: GlobalOptions & { comment?: string },
+): Promise<number> {
   const out = outputFor(opts);
   return withStore(opts, async (store) => {
     let live: Awaited<ReturnType<typeof liveDeployment>>;
@@ -35,7 +38,9 @@ export async function rollbackCommand(envOrId: string, opts: GlobalOptions & { c
       live = await liveDeployment(store, process.app, envOrId);
     }
     const previous = await startManualRollback(store, live, currentActor(), opts.comment);
-    out.line(`rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`);
+    out.line(
+      `rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`,
+    );
     const { engine, stop } = engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
