@@ -2,9 +2,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
@@ -127,14 +127,20 @@ async function deployThroughGates(
   release: string,
   say: (text: string) => void,
 ): Promise<DeploymentView> {
-  const { deployment } = await startDeployment(store, { process: processDef, environment, release, actor: STARTER });
+  const { deployment } = await startDeployment(store, {
+    process: processDef,
+    environment,
+    release,
+    actor: STARTER,
+  });
   let view = await engine.run(deployment.id);
   while (view.state === 'waiting') {
     const gate = openGate(view);
     const role = gate?.awaiting?.[0];
     const member = role ? processDef.roles[role]?.find((u) => u !== STARTER.user) : undefined;
     if (!gate || !role || !member) throw new Error(`demo cannot clear gate ${gate?.id ?? '?'}`);
-    const comment = gate.kind === 'checklist' ? 'done, see the release ticket' : `${release} looks good to ${role}`;
+    const comment =
+      gate.kind === 'checklist' ? 'done, see the release ticket' : `${release} looks good to ${role}`;
     say(`  ${member} (${role}) ${gate.kind === 'checklist' ? 'ticks' : 'approves'} ${gate.phase}.${gate.id}`);
     await decide(store, view.id, gate.kind === 'checklist' ? 'check' : 'approve', {
       actor: { user: member, via: 'demo' },
@@ -163,7 +169,9 @@ async function prepareFolder(dir: string): Promise<void> {
 
 /** The example process with this machine's free ports and the path to Slipway's node_modules (the app uses better-sqlite3). */
 async function writeProcessFile(file: string, ports: number[]): Promise<void> {
-  const nodeModules = path.dirname(path.dirname(path.dirname(createRequire(import.meta.url).resolve('better-sqlite3'))));
+  const nodeModules = path.dirname(
+    path.dirname(path.dirname(createRequire(import.meta.url).resolve('better-sqlite3'))),
+  );
   const text = (await readFile(path.join(EXAMPLE_DIR, 'slipway.yaml'), 'utf8'))
     .replace("PORT: '4311'", `PORT: '${ports[0]}'`)
     .replace("PORT: '4312'", `PORT: '${ports[1]}'`)

@@ -1,11 +1,11 @@
 /** Runs a `run` spec (step, smoke check or service command) on the controller or the target. */
 
 import path from 'node:path';
-import { SlipwayError } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
-import type { CommandSpec, RunCheckSpec } from '../core/process.js';
+import { SlipwayError } from '../core/errors.js';
 import type { ExecResult } from '../core/ports.js';
-import { type TemplateScope, renderRecord, renderTemplate } from '../core/template.js';
+import type { CommandSpec, RunCheckSpec } from '../core/process.js';
+import { renderRecord, renderTemplate, type TemplateScope } from '../core/template.js';
 import { execLocal } from '../targets/local-exec.js';
 import type { StepRuntime } from './step-executor.js';
 
@@ -32,13 +32,23 @@ export interface CommandRun {
 }
 
 /** Runs and returns the result; throws SLW_STEP_FAILED / SLW_STEP_TIMEOUT on non-zero exit or timeout. */
-export async function runCommandSpec(rt: StepRuntime, spec: RunCheckSpec, where: string): Promise<CommandRun> {
+export async function runCommandSpec(
+  rt: StepRuntime,
+  spec: RunCheckSpec,
+  where: string,
+): Promise<CommandRun> {
   const command = renderCommand(spec.command, rt, where);
   const env = { ...rt.commandEnv, ...renderRecord(spec.env, rt.scope, `${where}.env`) };
   const cwd = resolveCwd(rt, spec, where);
   const display = rt.redact(describeCommand(command));
   const exec = spec.on === 'target' ? rt.target.exec.bind(rt.target) : execLocal;
-  const result = await exec(command, { env, cwd, timeoutMs: rt.timeoutMs, signal: rt.signal, onOutput: rt.output });
+  const result = await exec(command, {
+    env,
+    cwd,
+    timeoutMs: rt.timeoutMs,
+    signal: rt.signal,
+    onOutput: rt.output,
+  });
   checkExit(result, display);
   return { result, display };
 }
@@ -46,14 +56,21 @@ export async function runCommandSpec(rt: StepRuntime, spec: RunCheckSpec, where:
 export function checkExit(result: ExecResult, display: string): void {
   const tail = lastLines(result.output, 5);
   if (result.timedOut) {
-    throw new SlipwayError('SLW_STEP_TIMEOUT', `"${display}" did not finish within ${formatDuration(result.durationMs)}`, {
-      hint: 'raise the step\'s "timeout" or make the command faster',
-      details: { tail },
-    });
+    throw new SlipwayError(
+      'SLW_STEP_TIMEOUT',
+      `"${display}" did not finish within ${formatDuration(result.durationMs)}`,
+      {
+        hint: 'raise the step\'s "timeout" or make the command faster',
+        details: { tail },
+      },
+    );
   }
   if (result.exitCode !== 0) {
-    const how = result.exitCode === null ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
-    throw new SlipwayError('SLW_STEP_FAILED', `"${display}" ${how}${tail ? `:\n${tail}` : ''}`, { details: { tail } });
+    const how =
+      result.exitCode === null ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+    throw new SlipwayError('SLW_STEP_FAILED', `"${display}" ${how}${tail ? `:\n${tail}` : ''}`, {
+      details: { tail },
+    });
   }
 }
 

@@ -17,14 +17,21 @@ export const configStep: StepExecutor<ConfigStep> = {
       });
     }
     for (const file of step.files) {
-      const templatePath = path.resolve(rt.process.baseDir, renderTemplate(file.template, publicScope(rt), `${step.id}.template`));
+      const templatePath = path.resolve(
+        rt.process.baseDir,
+        renderTemplate(file.template, publicScope(rt), `${step.id}.template`),
+      );
       let template: string;
       try {
         template = await readFile(templatePath, { encoding: 'utf8', signal: rt.signal });
       } catch (e) {
-        throw new SlipwayError('SLW_STEP_FAILED', `cannot read config template ${templatePath}: ${(e as Error).message}`, {
-          cause: e,
-        });
+        throw new SlipwayError(
+          'SLW_STEP_FAILED',
+          `cannot read config template ${templatePath}: ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
       }
       const content = renderTemplate(template, rt.scope, templatePath);
       await rt.target.writeReleaseFile(rt.releaseName, file.dest, content, rt.signal);

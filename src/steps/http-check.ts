@@ -14,7 +14,11 @@ export interface HttpCheckResult {
   readonly summary: string;
 }
 
-export async function runHttpCheck(rt: StepRuntime, spec: HttpCheckSpec, where: string): Promise<HttpCheckResult> {
+export async function runHttpCheck(
+  rt: StepRuntime,
+  spec: HttpCheckSpec,
+  where: string,
+): Promise<HttpCheckResult> {
   const url = renderTemplate(spec.url, publicScope(rt), `${where}.url`);
   const headers = renderRecord(spec.headers, rt.scope, `${where}.headers`);
   const body = spec.body === undefined ? undefined : renderTemplate(spec.body, rt.scope, `${where}.body`);
@@ -33,10 +37,14 @@ export async function runHttpCheck(rt: StepRuntime, spec: HttpCheckSpec, where: 
     text = await response.text();
   } catch (e) {
     const reason = rt.signal.aborted ? 'timed out' : describeFetchError(e);
-    throw new SlipwayError(rt.signal.aborted ? 'SLW_STEP_TIMEOUT' : 'SLW_STEP_FAILED', `${label}: ${reason}`, {
-      hint: 'is the service listening on that address and port?',
-      cause: e,
-    });
+    throw new SlipwayError(
+      rt.signal.aborted ? 'SLW_STEP_TIMEOUT' : 'SLW_STEP_FAILED',
+      `${label}: ${reason}`,
+      {
+        hint: 'is the service listening on that address and port?',
+        cause: e,
+      },
+    );
   }
   const latencyMs = Math.round(performance.now() - started);
   const shown = rt.redact(text.length > MAX_BODY_SHOWN ? `${text.slice(0, MAX_BODY_SHOWN)}…` : text).trim();
@@ -50,7 +58,10 @@ export async function runHttpCheck(rt: StepRuntime, spec: HttpCheckSpec, where: 
   if (spec.expectBody !== undefined) {
     const expected = renderTemplate(spec.expectBody, publicScope(rt), `${where}.expect.body`);
     if (!bodyMatches(text, expected)) {
-      throw new SlipwayError('SLW_STEP_FAILED', `${label}: body does not ${describeExpectation(expected)}; got: ${shown}`);
+      throw new SlipwayError(
+        'SLW_STEP_FAILED',
+        `${label}: body does not ${describeExpectation(expected)}; got: ${shown}`,
+      );
     }
   }
   if (spec.maxLatencyMs !== undefined && latencyMs > spec.maxLatencyMs) {

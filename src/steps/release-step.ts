@@ -8,7 +8,12 @@ export const releaseStep: StepExecutor<ReleaseStep> = {
   kind: 'release',
   async execute(step, rt) {
     await rt.target.prepare(rt.signal);
-    const { dir, reused } = await rt.target.installRelease(rt.artifact.path, rt.artifact.sha256, rt.releaseName, rt.signal);
+    const { dir, reused } = await rt.target.installRelease(
+      rt.artifact.path,
+      rt.artifact.sha256,
+      rt.releaseName,
+      rt.signal,
+    );
     rt.output(`${reused ? 'reused' : 'installed'} ${dir} (sha256 ${rt.artifact.sha256.slice(0, 12)}…)\n`);
     const facts: Record<string, string> = { [FACT.releaseDir]: rt.releaseName };
     // The switch waits for a following restart step, so config and migrations land before `current` moves.

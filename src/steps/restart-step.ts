@@ -19,11 +19,17 @@ export const restartStep: StepExecutor<RestartStep> = {
     const stopped = running !== null && (await runServiceCommand(rt, 'stop'));
     if (release) Object.assign(facts, await switchFacts(rt, release));
     await runServiceCommand(rt, 'start');
-    return { summary: `${stopped ? 'stopped, ' : ''}${release ? `switched to ${release}, ` : ''}started`, facts };
+    return {
+      summary: `${stopped ? 'stopped, ' : ''}${release ? `switched to ${release}, ` : ''}started`,
+      facts,
+    };
   },
 };
 
-async function switchFacts(rt: Parameters<typeof switchTo>[0], release: string): Promise<Record<string, string>> {
+async function switchFacts(
+  rt: Parameters<typeof switchTo>[0],
+  release: string,
+): Promise<Record<string, string>> {
   const previous = await switchTo(rt, release);
   return { [FACT.switchedTo]: release, ...(previous ? { [FACT.previousRelease]: previous } : {}) };
 }

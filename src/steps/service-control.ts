@@ -14,9 +14,13 @@ export async function runServiceCommand(rt: StepRuntime, action: ServiceAction):
   const command: CommandSpec | undefined = service[action];
   if (!command) {
     if (action === 'stop') return false;
-    throw new SlipwayError('SLW_CONFIG_INVALID', `service has no "${action}" command for environment ${rt.environment.name}`, {
-      hint: `declare service.${action} in the process file`,
-    });
+    throw new SlipwayError(
+      'SLW_CONFIG_INVALID',
+      `service has no "${action}" command for environment ${rt.environment.name}`,
+      {
+        hint: `declare service.${action} in the process file`,
+      },
+    );
   }
   const rendered = renderCommand(command, rt, `service.${action}`);
   const env = { ...rt.commandEnv, ...renderRecord(service.env, rt.scope, 'service.env') };

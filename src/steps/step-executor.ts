@@ -1,8 +1,8 @@
 /** The contract between the engine and a step kind: what a step gets to work with and what it returns. */
 
+import type { Target } from '../core/ports.js';
 import type { EnvironmentSpec, Process, StepSpec } from '../core/process.js';
 import type { Redactor } from '../core/redact.js';
-import type { Target } from '../core/ports.js';
 import type { TemplateScope } from '../core/template.js';
 
 /** Everything a step may use. Built by the engine per step attempt. */

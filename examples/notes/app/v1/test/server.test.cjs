@@ -1,0 +1,127 @@
+'use strict';
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { after, before, describe, test } = require('node:test');
+const {
+  APP_DIR,
+  makeTarget,
+  migrate,
+  postJson,
+  renderTemplate,
+  request,
+  startServer,
+} = require('./harness.cjs');
+
+test('the config template renders to the JSON the server reads', () => {
+  const text = fs.readFileSync(path.join(APP_DIR, 'config/notes.json.tmpl'), 'utf8');
+  const config = JSON.parse(renderTemplate(text, { release: 'v9', env: 'staging', vars: {} }));
+  assert.deepEqual(config, { release: 'v9', environment: 'staging', title: 'Notes' });
+});
+
+describe('server', () => {
+  let target;
+  let server;
+
+  before(async () => {
+    target = makeTarget({ release: 'v1-test' });
+    const m = await migrate(target);
+    assert.equal(m.code, 0, m.stderr);
+    server = await startServer(target);
+  });
+  after(async () => {
+    await server?.stop();
+    target?.cleanup();
+  });
+
+  test('GET /health answers ok', async () => {
+    const res = await request(`${server.url}/health`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'ok');
+  });
+
+  test('GET /version answers the release from the config', async () => {
+    const res = await request(`${server.url}/version`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'v1-test');
+  });
+
+  test('POST /notes creates a note that GET /notes lists', async () => {
+    const created = await postJson(`${server.url}/notes`, { text: 'buy milk' });
+    assert.equal(created.status, 201);
+    const note = created.json();
+    assert.equal(note.text, 'buy milk');
+    assert.equal(typeof note.id, 'number');
+    assert.ok(!Number.isNaN(Date.parse(note.created_at)));
+
+    const list = await request(`${server.url}/notes`);
+    assert.equal(list.status, 200);
+    assert.match(list.headers['content-type'], /^application\/json/);
+    assert.deepEqual(
+      list.json().find((n) => n.id === note.id),
+      note,
+    );
+  });
+
+  test('POST /notes rejects bad input with 400', async () => {
+    for (const body of ['{"text": ', '[]', '{}', '{"text": ""}', '{"text": 42}', 'null']) {
+      const res = await postJson(`${server.url}/notes`, body);
+      assert.equal(res.status, 400, `body ${body}`);
+      assert.equal(typeof res.json().error, 'string');
+    }
+  });
+
+  test('POST /notes rejects bodies over 64 KB with 413', async () => {
+    const res = await postJson(`${server.url}/notes`, { text: 'x'.repeat(70 * 1024) });
+    assert.equal(res.status, 413);
+  });
+
+  test('unknown routes answer 404, wrong methods 405', async () => {
+    assert.equal((await request(`${server.url}/nope`)).status, 404);
+    const res = await request(`${server.url}/notes`, { method: 'DELETE' });
+    assert.equal(res.status, 405);
+    assert.match(res.headers.allow, /POST/);
+  });
+
+  test('GET /metrics exposes a request counter and a latency histogram', async () => {
+    await request(`${server.url}/health`);
+    const res = await request(`${server.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^# TYPE notes_http_requests_total counter$/m);
+    assert.match(
+      res.body,
+      /^notes_http_requests_total\{method="GET",route="\/health",status="200"\} [1-9]\d*$/m,
+    );
+    assert.match(res.body, /^# TYPE notes_http_request_duration_seconds histogram$/m);
+    assert.match(
+      res.body,
+      /^notes_http_request_duration_seconds_bucket\{route="\/health",le="\+Inf"\} [1-9]\d*$/m,
+    );
+    assert.match(res.body, /^notes_http_request_duration_seconds_count\{route="\/health"\} [1-9]\d*$/m);
+  });
+
+  test('logs one line per request', () => {
+    assert.match(server.output(), /GET \/version 200 [\d.]+ms/);
+  });
+
+  test('shuts down cleanly on SIGTERM', async () => {
+    const { code } = await server.stop();
+    assert.equal(code, 0);
+    assert.match(server.output(), /SIGTERM received/);
+  });
+});
+
+describe('server startup checks', { concurrency: true }, () => {
+  test('exits 1 with a clear message when config/notes.json is missing', async (t) => {
+    const target = makeTarget({}, { config: false });
+    t.after(target.cleanup);
+    await migrate(target);
+    await assert.rejects(startServer(target), /config file .*notes\.json is missing/);
+  });
+
+  test('exits 1 when the database was never migrated', async (t) => {
+    const target = makeTarget();
+    t.after(target.cleanup);
+    await assert.rejects(startServer(target), /run migrate\.cjs first/);
+  });
+});
