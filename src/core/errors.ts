@@ -9,7 +9,7 @@ interface CatalogueEntry {
   readonly summary: string;
 }
 
-/** All codes. The README's "Errors" table is generated from this object (see scripts/errors-table.ts). */
+/** All codes. The README's "Errors" table lists exactly these (test/readme.test.ts keeps them in step). */
 export const ERROR_CATALOGUE = {
   SLW_CONFIG_SYNTAX: { category: 'bad-input', summary: 'The process file is not valid YAML.' },
   SLW_CONFIG_INVALID: {
