@@ -1,0 +1,45 @@
+/** The documented defaults of the process file: applied by the compiler, shown by the JSON Schema. */
+
+import type { StepKind } from '../core/process.js';
+
+export const DEFAULTS = {
+  /** `environments.<name>.target.type` */
+  targetType: 'local',
+  /** `environments.<name>.rollback.auto` */
+  rollbackAuto: true,
+  /** Extra attempts after the first. */
+  retries: 0,
+  retryDelay: '1s',
+  retryMaxDelay: '30s',
+  /** Where a `run` step executes. */
+  runOn: 'controller',
+  httpMethod: 'GET',
+  expectStatus: 200,
+  /** Release directories kept on the target. */
+  releaseKeep: 5,
+  restartMode: 'restart',
+} as const;
+
+/** Gates wait for people, for days if need be: their `timeoutMs` is 0, which means "no timeout". */
+export const NO_TIMEOUT = 0;
+
+/** Per-attempt timeout when a step gives none. */
+export const DEFAULT_TIMEOUT_MS: Readonly<Record<StepKind, number>> = {
+  run: 10 * 60_000,
+  http: 30_000,
+  checklist: NO_TIMEOUT,
+  approval: NO_TIMEOUT,
+  release: 10 * 60_000,
+  config: 10 * 60_000,
+  restart: 2 * 60_000,
+  smoke: 10 * 60_000,
+};
+
+/** Whether re-running a step after a crash is harmless, unless the step says otherwise. */
+export function defaultIdempotent(kind: StepKind): boolean {
+  // A command can do anything (send mail, run a migration twice); every built-in kind is safe to repeat.
+  return kind !== 'run';
+}
+
+/** A step that may take longer than a week is waiting for something: that is what gates are for. */
+export const MAX_TIMEOUT_MS = 7 * 86_400_000;

@@ -1,0 +1,231 @@
+/** Turns zod's validation issues into positioned problems that say what was expected, what was found, and a hint. */
+
+import type { z } from 'zod';
+import { closest, suggestionHint } from './did-you-mean.js';
+import { type ProblemList, show, valueAt } from './problems.js';
+import { SECRET_SOURCE_KINDS, SMOKE_CHECK_KINDS, STEP_KEYS_BY_KIND, STEP_KIND_KEYS } from './schema.js';
+import type { KeyPath } from './yaml-positions.js';
+
+type Issue = z.core.$ZodIssue;
+type RawIssue = z.core.$ZodRawIssue;
+
+/**
+ * Per-parse error map: every message becomes the "X" of "expected X, found Y" (the found part is
+ * added later, from the data). For unknown keys it lists the allowed keys instead, comma-separated,
+ * because only the raising schema knows them and the finished issue no longer carries it.
+ */
+export function expectation(issue: RawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`;
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? JSON.stringify(issue.values[0])
+        : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return bound(issue.origin, issue.minimum, issue.inclusive ?? true, 'at least', 'more than', '≥', '>');
+    case 'too_big':
+      return bound(issue.origin, issue.maximum, issue.inclusive ?? true, 'at most', 'fewer than', '≤', '<');
+    case 'invalid_format':
+      return issue.format === 'regex' && 'pattern' in issue ? `text matching ${issue.pattern}` : issue.format;
+    case 'unrecognized_keys': {
+      const inst = issue.inst as { shape?: Record<string, unknown> } | undefined;
+      return Object.keys(inst?.shape ?? {}).join(',');
+    }
+    default:
+      return undefined;
+  }
+}
+
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+};
+
+function bound(
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean,
+  incl: string,
+  excl: string,
+  inclOp: string,
+  exclOp: string,
+): string {
+  const n = Number(limit);
+  if (origin === 'array') return `${inclusive ? incl : excl} ${n} item${n === 1 ? '' : 's'}`;
+  if (origin === 'string')
+    return n === 1 && incl === 'at least' ? 'a non-empty string' : `${incl} ${n} characters`;
+  return `a number ${inclusive ? inclOp : exclOp} ${n}`;
+}
+
+/** Mappings that must hold exactly one of several keys, each key choosing one branch of a union. */
+function kindKeysAt(path: KeyPath): { readonly kinds: readonly string[]; readonly what: string } | undefined {
+  const p = path.map((s) => (typeof s === 'number' ? '#' : s)).join('/');
+  if (/^phases\/#\/steps\/#$/.test(p)) return { kinds: STEP_KIND_KEYS, what: 'a step' };
+  if (/^phases\/#\/steps\/#\/smoke\/#$/.test(p)) return { kinds: SMOKE_CHECK_KINDS, what: 'a smoke check' };
+  if (/^environments\/[^/]+\/secrets\/[^/]+$/.test(p))
+    return { kinds: SECRET_SOURCE_KINDS, what: 'a secret' };
+  return undefined;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Adds a problem for each issue; `data` is what was validated. */
+export function reportIssues(issues: readonly Issue[], data: unknown, problems: ProblemList): void {
+  const kindReported = new Set<string>();
+  // "enviroments:" is both an unknown key and a missing "environments"; saying the first (with its
+  // did-you-mean) says it all, so a missing key that a misspelt sibling explains is left out.
+  const misspelt = new Set<string>();
+  const missing: { path: KeyPath; message: string }[] = [];
+
+  const report = (issue: Issue, base: KeyPath): void => {
+    const path = [...base, ...(issue.path as (string | number)[])];
+    // A step with no kind key or with two cannot be checked against any branch: say that, once,
+    // instead of relaying every branch's complaints.
+    for (let i = 0; i <= path.length; i++) {
+      const at = path.slice(0, i);
+      const union = kindKeysAt(at);
+      const value = valueAt(data, at);
+      if (!union || !isMapping(value)) continue;
+      const present = union.kinds.filter((k) => Object.hasOwn(value, k));
+      if (present.length === 1) continue;
+      const key = at.join('.');
+      if (!kindReported.has(key)) {
+        kindReported.add(key);
+        reportKindCount(at, present, union.kinds, union.what, value, problems);
+      }
+      return;
+    }
+
+    switch (issue.code) {
+      case 'invalid_union': {
+        const branches = issue.errors;
+        const value = valueAt(data, path);
+        const union = kindKeysAt(path);
+        if (union && isMapping(value)) {
+          const kind = union.kinds.findIndex((k) => Object.hasOwn(value, k));
+          for (const inner of branches[kind] ?? []) report(inner, path);
+          return;
+        }
+        const best = bestBranch(branches);
+        if (best) for (const inner of best) report(inner, path);
+        else mismatch(path, issue.message, value);
+        return;
+      }
+      case 'unrecognized_keys': {
+        const allowed = issue.message.split(',').filter((k) => k !== '');
+        for (const key of issue.keys) {
+          const near = closest(key, allowed);
+          if (near !== undefined) misspelt.add([...path, near].join('.'));
+          problems.add([...path, key], `unknown key "${key}"`, {
+            at: 'key',
+            hint: unknownKeyHint(key, allowed, path),
+          });
+        }
+        return;
+      }
+      case 'invalid_key': {
+        const key = String(path[path.length - 1]);
+        const inner = issue.issues[0]?.message ?? 'a different name';
+        problems.add(path, `expected ${inner}, found ${show(key)}`, { at: 'key' });
+        return;
+      }
+      default: {
+        const value = valueAt(data, path);
+        if (value === undefined && path.length > 0) {
+          const key = String(path[path.length - 1]);
+          missing.push({ path, message: `missing required key "${key}": expected ${issue.message}` });
+        } else if (path.length === 0 && (value === null || value === undefined)) {
+          problems.add(path, 'the process file is empty', { hint: 'run "slipway init" for a starter file' });
+        } else {
+          mismatch(path, issue.message, value);
+        }
+      }
+    }
+  };
+
+  const mismatch = (path: KeyPath, expectation: string, value: unknown) => {
+    // `PORT:` with nothing after it is null in YAML, not "", which surprises people.
+    const hint =
+      value === null && expectation.includes('a string') ? 'write "" for an empty string' : undefined;
+    problems.add(path, `expected ${expectation}, found ${show(value)}`, { hint });
+  };
+
+  for (const issue of issues) report(issue, []);
+  for (const { path, message } of missing) if (!misspelt.has(path.join('.'))) problems.add(path, message);
+}
+
+function reportKindCount(
+  path: KeyPath,
+  present: readonly string[],
+  kinds: readonly string[],
+  what: string,
+  value: Record<string, unknown>,
+  problems: ProblemList,
+): void {
+  if (present.length > 1) {
+    problems.add(
+      [...path, present[1] as string],
+      `${what} has exactly one kind, found ${quoteAll(present, ' and ')}`,
+      {
+        at: 'key',
+        hint: `split it into ${present.length} separate entries`,
+      },
+    );
+    return;
+  }
+  // A misspelt kind key ("htpp") is the usual cause; point at it.
+  for (const key of Object.keys(value)) {
+    const near = closest(key, kinds);
+    if (near !== undefined && !Object.hasOwn(value, near)) {
+      problems.add([...path, key], `unknown key "${key}"`, { at: 'key', hint: `did you mean "${near}"?` });
+      return;
+    }
+  }
+  problems.add(path, `${what} needs one of ${quoteAll(kinds)}, found none`);
+}
+
+function quoteAll(keys: readonly string[], separator = ', '): string {
+  return keys.map((k) => `"${k}"`).join(separator);
+}
+
+/**
+ * Of a plain union's branches (e.g. argv list | shell string), the one the user evidently meant: the
+ * one whose complaints reach deepest, where a failed type check counts less than any other. When
+ * every branch just rejects the type, undefined: the union's own message says it best.
+ */
+function bestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] | undefined {
+  let best: readonly Issue[] | undefined;
+  let bestScore = 0;
+  for (const issues of branches) {
+    const score = Math.max(...issues.map((i) => i.path.length * 2 + (i.code === 'invalid_type' ? 0 : 1)));
+    if (score > bestScore) {
+      best = issues;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function unknownKeyHint(key: string, allowed: readonly string[], path: KeyPath): string | undefined {
+  const near = closest(key, allowed);
+  if (near !== undefined) return `did you mean "${near}"?`;
+  if (kindKeysAt(path)?.kinds === STEP_KIND_KEYS) {
+    const owners = STEP_KIND_KEYS.filter((k) => STEP_KEYS_BY_KIND[k].includes(key));
+    if (owners.length > 0) {
+      return STEP_KIND_KEYS.includes(key as never)
+        ? 'a step has exactly one kind key'
+        : `"${key}" applies only to ${owners.join(', ')} steps`;
+    }
+    const kind = closest(key, STEP_KIND_KEYS);
+    if (kind !== undefined) return `did you mean "${kind}"?`;
+  }
+  return suggestionHint(key, allowed, 'allowed keys');
+}

@@ -1,0 +1,193 @@
+/** The starter slipway.yaml that `slipway init` writes: the seed's whole deployment process, commented. */
+
+/**
+ * Every command, URL and person here is a placeholder to replace; the structure is the seed's
+ * "Software Deployment Process". It compiles as is (a unit test makes sure).
+ */
+export const STARTER_PROCESS = `# slipway.yaml: your deployment process, run by Slipway.
+#
+# Written by \`slipway init\` from the standard Software Deployment Process: planning, testing,
+# staging with UAT sign-off, production in a fixed order, validation, and automatic rollback.
+# Replace the placeholders (user names, commands, URLs, paths), then:
+#   slipway validate            check this file (errors come as file:line:col)
+#   slipway plan staging        see what a deployment would do, without doing it
+#   slipway deploy staging --release 1.0.0
+# \`slipway schema\` prints a JSON Schema for completion in your editor.
+
+version: 1
+app: my-app
+
+# Roles and their members (OS user names, or SLIPWAY_USER). Checklist items are ticked by a member of
+# the named role (\`slipway check\`); approvals need one member of each listed role (\`slipway approve\`).
+# Whoever starts a deployment cannot approve it.
+roles:
+  developer: [alice]
+  qa: [quinn]
+  devops: [dana]
+  security: [sam]
+  pm: [pat]
+
+# A release is a tarball your build makes, one per release id.
+artifact:
+  path: dist/my-app-{{ release }}.tar.gz
+  # sha256File: dist/my-app-{{ release }}.tar.gz.sha256
+
+# Values for {{ vars.NAME }}; an environment's own vars win. \`slipway deploy --var NAME=VALUE\`
+# overrides a declared var for one deployment.
+vars:
+  HOST: 127.0.0.1
+
+# How the service is stopped and started on a target: used by \`restart\` steps and by rollback.
+# Argv lists may use templates; shell strings may not (pass values as environment variables).
+service:
+  start: ['{{ target.current }}/bin/start']
+  stop: ['{{ target.current }}/bin/stop']
+  env:
+    HOST: '{{ vars.HOST }}'
+    PORT: '{{ vars.PORT }}'
+    DATA_DIR: '{{ target.shared }}'
+
+environments:
+  staging:
+    # Folder holding releases/, current and shared/. Relative paths start at this file's folder;
+    # use a real one such as /srv/my-app/staging.
+    target: { type: local, root: targets/staging }
+    vars: { PORT: '8081' }
+  production:
+    target: { type: local, root: targets/production }
+    vars: { PORT: '8080' }
+    # Promotion: a release must have succeeded in staging first.
+    requires: [staging]
+    # A failure after the new release is switched in restores the previous release, config and
+    # service, and records an incident.
+    rollback: { auto: true }
+    # Secrets are read at run time and never stored or printed. They may be used in env values,
+    # HTTP headers and bodies, and config templates, e.g. env: { API_TOKEN: '{{ secrets.API_TOKEN }}' }.
+    # secrets:
+    #   API_TOKEN: { env: MY_APP_API_TOKEN }
+
+phases:
+  # 1. Pre-deployment planning and the pre-deployment checklist, each item ticked by its role.
+  - id: plan
+    name: Pre-deployment planning
+    environments: [production]
+    steps:
+      - id: requirements-approved
+        checklist: { item: Requirements documented and approved, role: pm }
+      - id: impact-assessed
+        checklist: { item: Impact assessment done (risks and system dependencies), role: devops }
+      - id: resources-allocated
+        checklist: { item: Server resources and personnel allocated, role: devops }
+      - id: testing-completed
+        checklist: { item: Development testing completed, role: developer }
+      - id: security-scan-passed
+        checklist: { item: Security scan passed, role: security }
+      - id: backup-completed
+        checklist: { item: Backup completed and verified, role: devops }
+      - id: stakeholders-notified
+        checklist: { item: Stakeholders notified of the deployment schedule, role: pm }
+      - id: rollback-plan-prepared
+        checklist: { item: Rollback plan prepared, role: devops }
+
+  # 2. Development testing, run on this machine in this file's folder.
+  - id: test
+    name: Development testing
+    environments: [staging]
+    steps:
+      - id: unit-and-integration-tests
+        run: [npm, test]
+        timeout: 15m
+        idempotent: true
+      - id: vulnerability-scan
+        run: [npm, audit, --audit-level=high]
+        idempotent: true
+      - id: benchmarks
+        run: [npm, run, bench]
+        timeout: 30m
+        idempotent: true
+      - id: test-sign-off
+        checklist: { item: Test results documented and signed off, role: qa }
+
+  # 3. Staging: the same mechanics as production, then regression, load and security testing and
+  #    UAT sign-off by QA. (Deployment checklist: "Staging deployment successful" is this phase.)
+  - id: staging
+    name: Staging deployment
+    environments: [staging]
+    steps:
+      - id: ship
+        release: { keep: 5 }
+      - id: render-config
+        config:
+          - { template: config/app.env.tmpl, dest: .env }
+      - id: migrate
+        run: ['{{ target.release }}/bin/migrate']
+        on: target
+        env: { DATA_DIR: '{{ target.shared }}' }
+      - id: restart
+        restart: {}
+      - id: smoke
+        smoke:
+          - id: health
+            http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/health', expect: { status: 200 } }
+        retries: 5
+        retryDelay: 1s
+      - id: regression-tests
+        run: [npm, run, test:regression]
+        env: { BASE_URL: 'http://{{ vars.HOST }}:{{ vars.PORT }}' }
+        timeout: 30m
+        idempotent: true
+      - id: load-test
+        run: [npm, run, test:load]
+        env: { BASE_URL: 'http://{{ vars.HOST }}:{{ vars.PORT }}' }
+        timeout: 30m
+        idempotent: true
+      - id: security-checks
+        checklist: { item: Security testing and compliance checks passed, role: security }
+      - id: uat
+        name: UAT completed and signed off
+        approval: { roles: [qa] }
+
+  # 4. Production, in the seed's order. A failure after "ship" rolls back automatically.
+  - id: production
+    name: Production deployment
+    environments: [production]
+    steps:
+      - id: window-confirmed
+        checklist: { item: Production deployment window confirmed, role: devops }
+      - id: backup-verified
+        checklist: { item: Final backup verified, role: devops }
+      - id: ship
+        release: { keep: 5 }
+      - id: render-config
+        config:
+          - { template: config/app.env.tmpl, dest: .env }
+      # Runs on the target, in the new release. Set idempotent: true if your migration tool skips
+      # migrations already applied; then a crash mid-step re-runs it instead of rolling back.
+      - id: migrate
+        run: ['{{ target.release }}/bin/migrate']
+        on: target
+        env: { DATA_DIR: '{{ target.shared }}' }
+      - id: restart
+        restart: {}
+      - id: smoke
+        smoke:
+          - id: health
+            http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/health', expect: { status: 200, maxLatency: 2s } }
+        retries: 5
+        retryDelay: 1s
+
+  # 5. Post-deployment validation. (Deployment checklist: "Deployment executed successfully" is the
+  #    production phase succeeding.)
+  - id: validate
+    name: Post-deployment validation
+    environments: [production]
+    steps:
+      - id: health
+        http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/health', expect: { status: 200 } }
+      - id: version-live
+        http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/version', expect: { status: 200, body: '{{ release }}' } }
+      - id: validation-passed
+        checklist: { item: Post-deployment validation passed, role: qa }
+      - id: docs-updated
+        checklist: { item: Release notes and documentation updated, role: pm }
+`;

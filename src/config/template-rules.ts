@@ -1,0 +1,252 @@
+/** Compile-time checks of `{{ }}` templates: known names, declared vars and secrets, and where templates and secrets may go. */
+
+import { templateRefs } from '../core/template.js';
+import { phaseEnvironments } from './cross-checks.js';
+import { closest } from './did-you-mean.js';
+import { type ProblemList, show } from './problems.js';
+import type { ProcessFile } from './schema.js';
+import type { KeyPath } from './yaml-positions.js';
+
+/**
+ * How a templated string is used. Secrets may reach a command only through its environment, a
+ * request only through headers and body: argv lists show in `ps`, URLs and paths in logs.
+ */
+type Use = 'argv' | 'shell' | 'env' | 'url' | 'header' | 'body' | 'path' | 'expect';
+const SECRETS_ALLOWED: ReadonlySet<Use> = new Set(['env', 'header', 'body']);
+const USE_WORDS: Readonly<Record<Use, string>> = {
+  argv: 'an argv list',
+  shell: 'a shell string',
+  env: 'an env value',
+  url: 'a URL',
+  header: 'a header',
+  body: 'a body',
+  path: 'a path',
+  expect: 'an expected body',
+};
+
+const FIXED_NAMES = [
+  'app',
+  'env',
+  'release',
+  'deployment.id',
+  'target.root',
+  'target.current',
+  'target.shared',
+  'target.release',
+];
+
+const SHELL_HINT =
+  'pass values as environment variables, e.g. "$PORT"; templates are only allowed in argv arrays, env values, URLs and config files';
+
+interface Field {
+  readonly path: KeyPath;
+  readonly text: string;
+  readonly use: Use;
+  /** Environments in which the string is rendered. */
+  readonly envs: readonly string[];
+}
+
+type Command = string | readonly string[];
+type Scalars = Readonly<Record<string, string | number | boolean>> | undefined;
+
+export function checkTemplates(file: ProcessFile, problems: ProblemList): void {
+  const declared = {
+    topVars: new Set(Object.keys(file.vars ?? {})),
+    envVars: new Map(
+      Object.entries(file.environments).map(([n, e]) => [n, new Set(Object.keys(e.vars ?? {}))]),
+    ),
+    secrets: new Map(
+      Object.entries(file.environments).map(([n, e]) => [n, new Set(Object.keys(e.secrets ?? {}))]),
+    ),
+  };
+  for (const field of templateFields(file)) checkField(field, declared, problems);
+  checkVarValues(['vars'], file.vars, problems);
+  for (const [name, env] of Object.entries(file.environments)) {
+    checkVarValues(['environments', name, 'vars'], env.vars, problems);
+  }
+}
+
+/** Var values are plain data, never rendered: a template in one would reach its user verbatim. */
+function checkVarValues(path: KeyPath, vars: Scalars, problems: ProblemList): void {
+  for (const [name, value] of Object.entries(vars ?? {})) {
+    if (typeof value !== 'string' || !value.includes('{{')) continue;
+    problems.add([...path, name], `a var value is not a template, found ${show(value)}`, {
+      hint: 'use the templates where the var is used, e.g. url: http://{{ vars.HOST }}:{{ vars.PORT }}/',
+    });
+  }
+}
+
+interface Declared {
+  readonly topVars: ReadonlySet<string>;
+  readonly envVars: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly secrets: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** Every string that is rendered as a template at run time, with how it is used and where. */
+function templateFields(file: ProcessFile): Field[] {
+  const out: Field[] = [];
+  const all = Object.keys(file.environments);
+  const add = (path: KeyPath, text: string | undefined, use: Use, envs: readonly string[]) => {
+    if (text !== undefined) out.push({ path, text, use, envs });
+  };
+  const command = (path: KeyPath, cmd: Command | undefined, envs: readonly string[]) => {
+    if (typeof cmd === 'string') add(path, cmd, 'shell', envs);
+    else
+      cmd?.forEach((arg, i) => {
+        add([...path, i], arg, 'argv', envs);
+      });
+  };
+  const strings = (path: KeyPath, record: Scalars, use: Use, envs: readonly string[]) => {
+    for (const [k, v] of Object.entries(record ?? {}))
+      if (typeof v === 'string') add([...path, k], v, use, envs);
+  };
+  const service = (path: KeyPath, s: ProcessFile['service'], envs: readonly string[]) => {
+    for (const key of ['start', 'stop', 'reload'] as const) command([...path, key], s?.[key], envs);
+    strings([...path, 'env'], s?.env, 'env', envs);
+  };
+  type Run = { run: Command; env?: Scalars; cwd?: string | undefined };
+  const run = (path: KeyPath, r: Run, envs: readonly string[]) => {
+    command([...path, 'run'], r.run, envs);
+    strings([...path, 'env'], r.env, 'env', envs);
+    add([...path, 'cwd'], r.cwd, 'path', envs);
+  };
+  type Http = {
+    url: string;
+    headers?: Scalars;
+    body?: string | undefined;
+    expect?: { body?: string | undefined } | undefined;
+  };
+  const http = (path: KeyPath, h: Http, envs: readonly string[]) => {
+    add([...path, 'url'], h.url, 'url', envs);
+    strings([...path, 'headers'], h.headers, 'header', envs);
+    add([...path, 'body'], h.body, 'body', envs);
+    add([...path, 'expect', 'body'], h.expect?.body, 'expect', envs);
+  };
+
+  add(['artifact', 'path'], file.artifact.path, 'path', all);
+  add(['artifact', 'sha256File'], file.artifact.sha256File, 'path', all);
+  service(['service'], file.service, all);
+  for (const [name, env] of Object.entries(file.environments))
+    service(['environments', name, 'service'], env.service, [name]);
+  file.phases.forEach((phase, p) => {
+    const envs = phaseEnvironments(file, phase);
+    phase.steps.forEach((step, s) => {
+      const path = ['phases', p, 'steps', s];
+      if ('run' in step) run(path, step, envs);
+      if ('http' in step) http([...path, 'http'], step.http, envs);
+      if ('config' in step) {
+        step.config.forEach((f, i) => {
+          add([...path, 'config', i, 'template'], f.template, 'path', envs);
+          add([...path, 'config', i, 'dest'], f.dest, 'path', envs);
+        });
+      }
+      if ('smoke' in step) {
+        step.smoke.forEach((check, i) => {
+          if ('http' in check) http([...path, 'smoke', i, 'http'], check.http, envs);
+          else run([...path, 'smoke', i], check, envs);
+        });
+      }
+    });
+  });
+  return out;
+}
+
+function checkField(field: Field, declared: Declared, problems: ProblemList): void {
+  const { path, text, use } = field;
+  if (use === 'shell') {
+    // Splicing a value into a shell string is how injection happens; the value must travel as data.
+    if (text.includes('{{'))
+      problems.add(path, `a shell string must not contain templates, found ${show(text)}`, {
+        hint: SHELL_HINT,
+      });
+    return;
+  }
+  const refs = templateRefs(text);
+  if (text.split('{{').length - 1 !== refs.length) {
+    problems.add(path, `malformed template in ${show(text)}`, {
+      hint: 'write {{ name }}, e.g. {{ vars.PORT }}; names are letters, digits and "_" joined by "."',
+    });
+  }
+  for (const ref of new Set(refs)) {
+    const [namespace, name, ...rest] = ref.split('.');
+    if (FIXED_NAMES.includes(ref)) continue;
+    if (namespace === 'vars' && name !== undefined && rest.length === 0)
+      checkVar(name, field, declared, problems);
+    else if (namespace === 'secrets' && name !== undefined && rest.length === 0)
+      checkSecret(name, field, declared, problems);
+    else {
+      const known = [
+        ...FIXED_NAMES,
+        ...[...allVars(declared)].map((v) => `vars.${v}`),
+        ...[...new Set([...declared.secrets.values()].flatMap((s) => [...s]))].map((s) => `secrets.${s}`),
+      ];
+      const near = closest(ref, known);
+      problems.add(path, `unknown template name "{{ ${ref} }}"`, {
+        hint:
+          near !== undefined
+            ? `did you mean "{{ ${near} }}"?`
+            : `known names: ${FIXED_NAMES.join(', ')}, vars.NAME, secrets.NAME`,
+      });
+    }
+  }
+}
+
+function allVars(declared: Declared): Set<string> {
+  return new Set([...declared.topVars, ...[...declared.envVars.values()].flatMap((s) => [...s])]);
+}
+
+/**
+ * A var must have a value in every environment the string is rendered in. One given only at deploy
+ * time (`--var NAME=VALUE`) is declared too, with an empty default: then a typo is never mistaken for it.
+ */
+function checkVar(name: string, { path, envs }: Field, declared: Declared, problems: ProblemList): void {
+  if (declared.topVars.has(name)) return;
+  const known = allVars(declared);
+  if (!known.has(name)) {
+    const near = closest(name, known);
+    problems.add(path, `"{{ vars.${name} }}" is not declared`, {
+      hint:
+        near !== undefined
+          ? `did you mean "{{ vars.${near} }}"?`
+          : `declare ${name} under "vars" (an empty value if it is given with --var at deploy time)`,
+    });
+    return;
+  }
+  const missing = envs.filter((e) => !declared.envVars.get(e)?.has(name));
+  if (missing.length === 0) return;
+  problems.add(path, `"{{ vars.${name} }}" has no value in ${environments(missing)}`, {
+    hint: `declare ${name} under the top-level "vars" or under each environment's "vars"`,
+  });
+}
+
+function checkSecret(
+  name: string,
+  { path, use, envs }: Field,
+  declared: Declared,
+  problems: ProblemList,
+): void {
+  if (!SECRETS_ALLOWED.has(use)) {
+    const seenIn = use === 'argv' ? 'process lists and logs' : 'logs and reports';
+    const instead =
+      use === 'url' || use === 'expect'
+        ? `send it in a header instead, e.g. headers: { authorization: 'Bearer {{ secrets.${name} }}' }`
+        : `pass it in an env value instead, e.g. env: { ${name}: '{{ secrets.${name} }}' }`;
+    problems.add(
+      path,
+      `"{{ secrets.${name} }}" may not be used in ${USE_WORDS[use]}: it would show in ${seenIn}`,
+      {
+        hint: instead,
+      },
+    );
+    return;
+  }
+  const missing = envs.filter((e) => !declared.secrets.get(e)?.has(name));
+  if (missing.length === 0) return;
+  problems.add(path, `"{{ secrets.${name} }}" is not declared in ${environments(missing)}`, {
+    hint: `add it under the environment's "secrets", e.g. ${name}: { env: ${name} }`,
+  });
+}
+
+function environments(names: readonly string[]): string {
+  return `environment${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`;
+}
