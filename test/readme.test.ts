@@ -10,7 +10,7 @@ const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 describe('README error table', () => {
   const rows = new Map(
     [...README.matchAll(/^\| `(SLW_[A-Z_]+)` \| (.+?) \| (\d) \|$/gm)].map((m) => [
-      m[1],
+      m[1] as string,
       { summary: m[2], exit: Number(m[3]) },
     ]),
   );

@@ -97,7 +97,7 @@ export interface Store {
 export interface ExecOptions {
   /** Working directory on the machine the command runs on. */
   readonly cwd?: string;
-  /** Added to a minimal inherited environment (PATH, HOME, LANG). */
+  /** Added to a minimal inherited environment (PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ, TMPDIR, SHELL). */
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
@@ -134,6 +134,11 @@ export interface Target {
   readonly layout: TargetLayout;
   /** Creates the layout's folders if missing. Idempotent. */
   prepare(signal?: AbortSignal): Promise<void>;
+  /**
+   * Runs a command in its own process group. A timeout resolves with `timedOut: true` and `exitCode: null`;
+   * an abort rejects with `signal.reason` once the group is gone; a command that cannot start throws
+   * SLW_TARGET_FAILED naming it.
+   */
   exec(command: CommandSpec, options: ExecOptions): Promise<ExecResult>;
   /**
    * Verifies the artifact's SHA-256, refuses unsafe entries (absolute, `..`, links escaping), unpacks into a
@@ -151,8 +156,9 @@ export interface Target {
   switchCurrent(name: string, signal?: AbortSignal): Promise<{ readonly previous: string | null }>;
   /** The release name `current` points at, or null. */
   currentRelease(signal?: AbortSignal): Promise<string | null>;
+  /** Complete releases, oldest installed first. */
   listReleases(signal?: AbortSignal): Promise<readonly string[]>;
-  /** Removes the oldest release folders beyond `keep`, never one in `protect` or the current one. */
+  /** Removes the oldest release folders beyond `keep`, never one in `protect` or the current one; returns the removed. */
   pruneReleases(keep: number, protect: readonly string[], signal?: AbortSignal): Promise<readonly string[]>;
   close(): Promise<void>;
 }

@@ -12,7 +12,8 @@ import { sha256File } from '../targets/safe-archive.js';
 import { artifactPathFor } from './run-context.js';
 import { resolveSecrets } from './secrets.js';
 
-export const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Release ids become folder names on targets: no "..", no slashes, no leading dot or dash. */
+export const RELEASE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface StartOptions {
   readonly process: Process;
