@@ -122,6 +122,27 @@ describe('slipway CLI', () => {
     expect((await slipway(['audit', 'verify'], { cwd: dir })).code).toBe(0);
   });
 
+  it('logs --follow streams a running deployment until it ends', async () => {
+    const yaml = processYaml(`  - id: slow
+    steps:
+      - id: tick
+        run: [sh, -c, 'for i in 1 2 3; do echo "tick $i"; sleep 0.5; done']
+`);
+    await withArtifacts(yaml, ['v1']);
+    const deploying = slipway(['deploy', 'prod', '-r', 'v1'], { cwd: dir, env: as('dev') });
+    // Follow once the deployment exists (CLI start-up time varies on a loaded machine).
+    for (let i = 0; i < 100; i++) {
+      const h = await slipway(['history', '--json'], { cwd: dir });
+      if (h.code === 0 && JSON.parse(h.stdout).length === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const follow = await slipway(['logs', '1', '--follow'], { cwd: dir });
+    expect((await deploying).code).toBe(0);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toContain('tick 3');
+    expect(follow.stdout).toContain('deployment succeeded');
+  });
+
   it('lets exactly one of two simultaneous deployments to the same environment run', async () => {
     await withArtifacts(GATED, ['v1', 'v2']);
     const [a, b] = await Promise.all([

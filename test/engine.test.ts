@@ -288,6 +288,22 @@ describe('engine', () => {
     ).toHaveLength(2);
   });
 
+  it('bounds the stored output of a chatty step and keeps its tail in the error', async () => {
+    await setup(
+      processYaml(`  - id: t
+    steps:
+      - id: chatty
+        run: [sh, -c, 'i=0; while [ $i -lt 20000 ]; do echo "line $i of a very chatty build step"; i=$((i+1)); done; echo last words; exit 1']
+`),
+    );
+    const view = await deploy('v1');
+    const events = await ws.store.readEvents(view.id);
+    const stored = events.flatMap((e) => (e.type === 'step.output' ? [e.payload.text] : [])).join('');
+    expect(stored.length).toBeLessThan(300 * 1024);
+    expect(stored).toContain('not stored');
+    expect(view.phases[0]?.steps[0]?.error?.message).toContain('last words');
+  });
+
   it('rolls back by hand to the release before the live one', async () => {
     await setup(processYaml(DEPLOY_PHASE, SERVICE));
     await deploy('v1');

@@ -253,6 +253,11 @@ function main() {
       case 'GET /notes':
         return sendJson(res, 200, sql.list.all(config.pageSize));
       case 'POST /notes': {
+        // Writes need the API token when one is configured (Slipway passes it as a secret).
+        const token = process.env.NOTES_API_TOKEN;
+        if (token && req.headers.authorization !== `Bearer ${token}`) {
+          throw new HttpError(401, 'missing or wrong API token');
+        }
         const note = parseNewNote(await readJsonBody(req));
         const { lastInsertRowid } = sql.insert.run(note.text, note.author, new Date().toISOString());
         return sendJson(res, 201, sql.get.get(lastInsertRowid));

@@ -68,7 +68,8 @@ function makeTarget(scope = {}, { config = true } = {}) {
     dir,
     dataDir,
     scope: full,
-    env: (extra = {}) => ({ ...process.env, NODE_PATH: childNodePath, NOTES_DATA: dataDir, ...extra }),
+    // No API token unless a test sets one: the deploy step that runs these tests has the real one in its env.
+    env: (extra = {}) => ({ ...process.env, NOTES_API_TOKEN: '', NODE_PATH: childNodePath, NOTES_DATA: dataDir, ...extra }),
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };
 }

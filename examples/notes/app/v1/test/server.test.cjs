@@ -125,3 +125,21 @@ describe('server startup checks', { concurrency: true }, () => {
     await assert.rejects(startServer(target), /run migrate\.cjs first/);
   });
 });
+
+test('with an API token configured, writes need it and reads do not', async (t) => {
+  const target = makeTarget();
+  t.after(target.cleanup);
+  const m = await migrate(target);
+  assert.equal(m.code, 0, m.stderr);
+  const server = await startServer(target, { NOTES_API_TOKEN: 'test-token-123' });
+  t.after(() => server.stop());
+  const denied = await postJson(`${server.url}/notes`, { text: 'no token' });
+  assert.equal(denied.status, 401);
+  const allowed = await request(`${server.url}/notes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer test-token-123' },
+    body: JSON.stringify({ text: 'with token' }),
+  });
+  assert.equal(allowed.status, 201);
+  assert.equal((await request(`${server.url}/notes`)).status, 200);
+});
