@@ -18,12 +18,17 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
+/** Short human form, rounded: under 10 s to a tenth, under an hour to the second, beyond to the minute. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  if (m < 60) return s ? `${m}m${s}s` : `${m}m`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) {
+    const m = Math.floor(seconds / 60);
+    return seconds % 60 ? `${m}m${seconds % 60}s` : `${m}m`;
+  }
+  const minutes = Math.round(ms / 60_000);
+  const h = Math.floor(minutes / 60);
+  return minutes % 60 ? `${h}h${minutes % 60}m` : `${h}h`;
 }
