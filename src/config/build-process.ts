@@ -69,6 +69,9 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
       requires: env.requires ?? [],
       rollback: { auto: env.rollback?.auto ?? DEFAULTS.rollbackAuto },
       service: service([...path, 'service'], input.service, env.service),
+      windows: [],
+      freezes: [],
+      emergencyApprovers: ['devops', 'pm'],
     };
   }
 
@@ -110,7 +113,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     if ('http' in s) return { ...base, kind: 'http', http: http([...path, 'http'], s.http) };
     if ('checklist' in s)
       return { ...base, kind: 'checklist', item: s.checklist.item, role: s.checklist.role };
-    if ('approval' in s) return { ...base, kind: 'approval', roles: s.approval.roles };
+    if ('approval' in s) return { ...base, kind: 'approval', roles: s.approval.roles, rule: { mode: 'all' } };
     if ('release' in s) return { ...base, kind: 'release', keep: s.release?.keep ?? DEFAULTS.releaseKeep };
     if ('config' in s)
       return {
@@ -133,6 +136,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
       id: p.id,
       name: p.name ?? p.id,
       ...(p.environments === undefined ? {} : { environments: p.environments }),
+      windowed: false,
       steps: p.steps.map((s, j) => step(['phases', i, 'steps', j], s)),
     }),
   );
@@ -145,6 +149,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     version: 1,
     app: input.app,
     roles: input.roles ?? {},
+    policy: { starterCannotApprove: true, onePersonOneRole: true },
     artifact: {
       path: input.artifact.path,
       ...(input.artifact.sha256File === undefined ? {} : { sha256File: input.artifact.sha256File }),

@@ -33,6 +33,12 @@ export const DEFAULT_TIMEOUT_MS: Readonly<Record<StepKind, number>> = {
   config: 10 * 60_000,
   restart: 2 * 60_000,
   smoke: 10 * 60_000,
+  junit: 60_000,
+  sarif: 60_000,
+  'npm-audit': 60_000,
+  benchmark: 60_000,
+  coverage: 60_000,
+  load: 30 * 60_000,
 };
 
 /** Whether re-running a step after a crash is harmless, unless the step says otherwise. */

@@ -85,7 +85,7 @@ export function planStep(step: StepSpec): PlannedStep {
   };
   if (!isGate(step)) return base;
   return step.kind === 'checklist'
-    ? { ...base, gate: { roles: [step.role], item: step.item } }
+    ? { ...base, gate: { roles: step.role ? [step.role] : [], item: step.item } }
     : { ...base, gate: { roles: step.roles } };
 }
 
@@ -98,9 +98,12 @@ export function summarizeStep(step: StepSpec): string {
     case 'http':
       return `${step.http.method} ${step.http.url} → ${step.http.expectStatus.join('|')}`;
     case 'checklist':
-      return `☐ ${step.item} (${step.role})`;
-    case 'approval':
-      return `approval by ${step.roles.join(' + ')}`;
+      return `☐ ${step.item} (${step.auto ? `automatic: ${step.auto.phase}.${step.auto.step}` : step.role})`;
+    case 'approval': {
+      const rule = step.rule;
+      const who = rule.mode === 'all' ? step.roles.join(' + ') : step.roles.join(' or ');
+      return `approval by ${rule.mode === 'count' ? `${rule.count} of ` : ''}${who}`;
+    }
     case 'release':
       return `unpack artifact, verify SHA-256, switch current (keep ${step.keep})`;
     case 'config':
@@ -109,7 +112,24 @@ export function summarizeStep(step: StepSpec): string {
       return step.mode === 'reload' ? 'reload service' : 'stop and start service';
     case 'smoke':
       return `${step.checks.length} check${step.checks.length === 1 ? '' : 's'}: ${step.checks.map((c) => c.id).join(', ')}`;
+    case 'junit':
+      return `JUnit ${step.path}: ≥${step.minTests} tests, ≤${step.maxFailures} failures`;
+    case 'sarif':
+      return `SARIF ${step.path}: ${limits(step.max)}`;
+    case 'npm-audit':
+      return `npm audit ${step.path}: ${limits(step.max)}`;
+    case 'benchmark':
+      return `benchmark ${step.path}: at most ${Math.round(step.threshold * 100)}% worse than the last good release`;
+    case 'coverage':
+      return `coverage ${step.path}: lines ≥${step.minLines}%${step.minBranches === undefined ? '' : `, branches ≥${step.minBranches}%`}`;
+    case 'load':
+      return `load ${step.method} ${step.url} at ${step.rate}/s for ${formatDuration(step.durationMs)}`;
   }
+}
+
+function limits(max: Readonly<Record<string, number | undefined>>): string {
+  const parts = Object.entries(max).map(([level, n]) => `${level} ≤${n}`);
+  return parts.length ? parts.join(', ') : 'no limits';
 }
 
 /** Total of the step timeouts, an upper bound shown by `slipway plan`. */

@@ -71,13 +71,28 @@ export interface ChecklistStep extends StepBase {
   readonly kind: 'checklist';
   /** The checklist item's text, e.g. "Requirements documented and approved". */
   readonly item: string;
-  /** Role whose members may tick it. */
-  readonly role: string;
+  /** Role whose members may tick it (manual items; optional for automatic ones). */
+  readonly role?: string;
+  /**
+   * Automatic item: ticked by Slipway when this earlier step (`phase.step`, or `step` in the same phase)
+   * succeeded; the deployment fails if that step did not.
+   */
+  readonly auto?: { readonly phase: string; readonly step: string };
 }
+
+/** How many approvals clear an approval gate: every listed role, any one of them, or n distinct people. */
+export type ApprovalRule =
+  | { readonly mode: 'all' }
+  | { readonly mode: 'any' }
+  | { readonly mode: 'count'; readonly count: number };
+
 export interface ApprovalStep extends StepBase {
   readonly kind: 'approval';
-  /** Every listed role must approve (one member each). */
   readonly roles: readonly string[];
+  /** @default { mode: 'all' } */
+  readonly rule: ApprovalRule;
+  /** The gate expires (the deployment fails) when not cleared this long after it opened. */
+  readonly expiresMs?: number;
 }
 export interface ReleaseStep extends StepBase {
   readonly kind: 'release';
@@ -104,6 +119,84 @@ export interface SmokeStep extends StepBase {
   readonly checks: readonly SmokeCheckSpec[];
 }
 
+/** An exception to a findings gate: known, accepted until a date, with a reason. */
+export interface AllowEntry {
+  /** Rule id (SARIF), advisory id / GHSA / CVE or package name (npm audit). */
+  readonly id: string;
+  /** Epoch ms after which the exception no longer applies. */
+  readonly untilMs: number;
+  readonly reason: string;
+}
+
+export type Severity = 'critical' | 'high' | 'moderate' | 'low' | 'info';
+export type SarifLevel = 'error' | 'warning' | 'note';
+
+/** `junit`: parse JUnit XML reports (a file or glob) and gate on failures, errors, skips and a minimum count. */
+export interface JunitStep extends StepBase {
+  readonly kind: 'junit';
+  /** Path or glob, relative to the process file's folder (templates allowed). */
+  readonly path: string;
+  /** Failures plus errors allowed. @default 0 */
+  readonly maxFailures: number;
+  readonly maxSkipped?: number;
+  /** @default 1 */
+  readonly minTests: number;
+}
+/** `sarif`: parse a SARIF 2.1 log and gate on the number of findings per level. */
+export interface SarifStep extends StepBase {
+  readonly kind: 'sarif';
+  readonly path: string;
+  /** Maximum findings per level; a level not listed is not limited. @default { error: 0 } */
+  readonly max: Readonly<Partial<Record<SarifLevel, number>>>;
+  readonly allow: readonly AllowEntry[];
+}
+/** `npm-audit`: parse `npm audit --json` output and gate on vulnerabilities per severity. */
+export interface NpmAuditStep extends StepBase {
+  readonly kind: 'npm-audit';
+  readonly path: string;
+  /** @default { critical: 0, high: 0 } */
+  readonly max: Readonly<Partial<Record<Severity, number>>>;
+  readonly allow: readonly AllowEntry[];
+}
+/** `benchmark`: compare benchmark results with the last good deployment's (a regression beyond the threshold fails). */
+export interface BenchmarkStep extends StepBase {
+  readonly kind: 'benchmark';
+  /** JSON: an array of `{ name, value, unit? }` (github-action-benchmark style) or hyperfine's `--export-json`. */
+  readonly path: string;
+  /** Whether bigger values are better (throughput) or smaller (latency). @default 'smaller' */
+  readonly better: 'smaller' | 'bigger';
+  /** Allowed worsening as a fraction. @default 0.2 (the seed's 20%) */
+  readonly threshold: number;
+}
+/** `coverage`: read an lcov or Cobertura summary and gate on a minimum line (and branch) coverage. */
+export interface CoverageStep extends StepBase {
+  readonly kind: 'coverage';
+  readonly path: string;
+  /** Percent, 0-100. */
+  readonly minLines: number;
+  readonly minBranches?: number;
+}
+/** `load`: drive a URL at a fixed rate for a while; gate on absolute limits and on the last good release's numbers. */
+export interface LoadStep extends StepBase {
+  readonly kind: 'load';
+  /** Templates allowed (no secrets). */
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Requests per second. */
+  readonly rate: number;
+  readonly durationMs: number;
+  /** Concurrent connections. @default 10 */
+  readonly connections: number;
+  readonly maxP95Ms?: number;
+  readonly maxP99Ms?: number;
+  /** Fraction of requests that may fail (non-2xx/3xx or errors). @default 0.01 */
+  readonly maxErrorRate: number;
+  /** Allowed worsening against the baseline (p95 latency up, throughput down), as a fraction. @default 0.2 */
+  readonly regression: number;
+}
+
 export type StepSpec =
   | RunStep
   | HttpStep
@@ -112,7 +205,13 @@ export type StepSpec =
   | ReleaseStep
   | ConfigStep
   | RestartStep
-  | SmokeStep;
+  | SmokeStep
+  | JunitStep
+  | SarifStep
+  | NpmAuditStep
+  | BenchmarkStep
+  | CoverageStep
+  | LoadStep;
 export type StepKind = StepSpec['kind'];
 
 export interface PhaseSpec {
@@ -120,6 +219,13 @@ export interface PhaseSpec {
   readonly name: string;
   /** Environments this phase runs for; `undefined` means all. */
   readonly environments?: readonly string[];
+  /**
+   * Whether the phase runs only inside the environment's maintenance windows and outside its freezes.
+   * @default true when the phase changes the target (has a release, config, restart, or `on: target` run step)
+   */
+  readonly windowed: boolean;
+  /** Declared time the phase needs: it does not start unless the window stays open that long. */
+  readonly expectedDurationMs?: number;
   readonly steps: readonly StepSpec[];
 }
 
@@ -141,8 +247,33 @@ export interface ServiceSpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** A recurring maintenance window: when it opens (cron or RRULE, in its own timezone) and how long it stays open. */
+export interface WindowSpec {
+  /** 5-field cron expression (minute hour day-of-month month day-of-week). */
+  readonly cron?: string;
+  /** RFC 5545 recurrence rule, e.g. `FREQ=WEEKLY;BYDAY=SA;BYHOUR=22;BYMINUTE=0`. */
+  readonly rrule?: string;
+  readonly durationMs: number;
+  /** IANA timezone the schedule is read in, e.g. `Europe/Berlin`. */
+  readonly timezone: string;
+}
+
+/** A period in which nothing may be deployed (except as an approved emergency). */
+export interface FreezeSpec {
+  /** Epoch ms, inclusive. */
+  readonly fromMs: number;
+  /** Epoch ms, exclusive. */
+  readonly toMs: number;
+  readonly reason: string;
+}
+
 export interface EnvironmentSpec {
   readonly name: string;
+  /** Maintenance windows; empty means "any time". */
+  readonly windows: readonly WindowSpec[];
+  readonly freezes: readonly FreezeSpec[];
+  /** Roles that must approve an emergency deployment (outside a window or in a freeze). @default ['devops', 'pm'] */
+  readonly emergencyApprovers: readonly string[];
   readonly target: TargetSpec;
   /** Top-level vars merged with this environment's (environment wins). */
   readonly vars: Readonly<Record<string, string>>;
@@ -177,6 +308,13 @@ export interface Process {
   /** role → member user names. */
   readonly roles: Readonly<Record<string, readonly string[]>>;
   readonly artifact: ArtifactSpec;
+  /** Separation of duties. */
+  readonly policy: {
+    /** The person who started a deployment may not approve it. @default true */
+    readonly starterCannotApprove: boolean;
+    /** One person may fill only one role of the same approval gate. @default true */
+    readonly onePersonOneRole: boolean;
+  };
   readonly environments: Readonly<Record<string, EnvironmentSpec>>;
   readonly phases: readonly PhaseSpec[];
 }

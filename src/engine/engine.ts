@@ -109,7 +109,14 @@ export class Engine {
           return;
         case 'open-gate': {
           const step = findStep(phases, action.phase, action.step);
-          const roles = step.kind === 'checklist' ? [step.role] : step.kind === 'approval' ? step.roles : [];
+          const roles =
+            step.kind === 'checklist'
+              ? step.role
+                ? [step.role]
+                : []
+              : step.kind === 'approval'
+                ? step.roles
+                : [];
           await ctx.append([
             {
               type: 'gate.waiting',
