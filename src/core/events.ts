@@ -36,6 +36,8 @@ export interface EventPayloads {
     readonly summary: string;
     /** Facts later steps and rollback need (e.g. the release directory, the previous `current`). */
     readonly facts?: Readonly<Record<string, string>>;
+    /** Structured results (test counts, findings, measurements); the next deployment's baseline. */
+    readonly details?: Readonly<Record<string, unknown>>;
   };
   'step.failed': {
     readonly phase: string;
@@ -47,6 +49,8 @@ export interface EventPayloads {
     /** True when another attempt follows (retry with backoff). */
     readonly willRetry: boolean;
     readonly retryInMs?: number;
+    /** Structured results behind the failure (failing tests, findings over the limit, measurements). */
+    readonly details?: Readonly<Record<string, unknown>>;
   };
   /** A step that may have started before a crash; `rerun` says whether it is run again (idempotent). */
   'step.interrupted': {

@@ -11,7 +11,7 @@ import { executorFor } from '../steps/registry.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { OutputRecorder } from './output-recorder.js';
-import { previousGoodRelease, rollBack } from './rollback.js';
+import { previousGoodRelease, rollBack, stepBaseline } from './rollback.js';
 import {
   commandEnvFor,
   type EngineHooks,
@@ -197,6 +197,7 @@ export class Engine {
             durationMs: Math.round(performance.now() - started),
             summary: ctx.redact(outcome.summary),
             ...(outcome.facts ? { facts: outcome.facts } : {}),
+            ...(outcome.details ? { details: redactDetails(ctx, outcome.details) } : {}),
           },
         },
       ]);
@@ -223,6 +224,7 @@ export class Engine {
             error: ctx.redact(message),
             willRetry,
             ...(willRetry ? { retryInMs } : {}),
+            ...(e instanceof SlipwayError && e.details ? { details: redactDetails(ctx, e.details) } : {}),
           },
         },
       ]);
@@ -256,6 +258,7 @@ export class Engine {
       timeoutMs: step.timeoutMs,
       output,
       redact: ctx.redact,
+      baseline: () => stepBaseline(ctx.store, ctx.view, phase.id, step.id),
     };
   }
 
@@ -294,6 +297,14 @@ export class Engine {
         : ' (automatic rollback is off: run "slipway rollback" to return to the previous release)';
     await ctx.append([{ type: 'deployment.failed', payload: { reason: `${why}${note}`, code } }]);
   }
+}
+
+/** Details are stored and shown: pass them through the redactor as JSON so no secret rides along. */
+function redactDetails(
+  ctx: RunContext,
+  details: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  return JSON.parse(ctx.redact(JSON.stringify(details))) as Record<string, unknown>;
 }
 
 function findStep(phases: ReadonlyMap<string, PhaseSpec>, phaseId: string, stepId: string): StepSpec {

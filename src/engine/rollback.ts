@@ -37,6 +37,35 @@ export async function previousGoodRelease(store: Store, view: DeploymentView): P
   return null;
 }
 
+/** The details a step recorded in the newest succeeded deployment of the same environment before `view`. */
+export async function stepBaseline(
+  store: Store,
+  view: DeploymentView,
+  phase: string,
+  step: string,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
+  const candidates = await store.listDeployments({
+    app: view.app,
+    environment: view.environment,
+    states: ['succeeded'],
+    limit: 20,
+  });
+  for (const d of candidates) {
+    if (d.id >= view.id) continue;
+    for (const e of await store.readEvents(d.id)) {
+      if (
+        e.type === 'step.succeeded' &&
+        e.payload.phase === phase &&
+        e.payload.step === step &&
+        e.payload.details
+      ) {
+        return e.payload.details;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Carries out the rollback recorded by `rollback.started`. Every action is idempotent, so a resume repeats them all. */
 export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<void> {
   const rb = ctx.view.rollback;
@@ -160,6 +189,7 @@ function rollbackRuntime(
     timeoutMs,
     output,
     redact: ctx.redact,
+    baseline: async () => undefined,
   };
 }
 

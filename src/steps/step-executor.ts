@@ -30,12 +30,19 @@ export interface StepRuntime {
   /** Live output; the engine redacts and records it. */
   readonly output: (chunk: string) => void;
   readonly redact: Redactor;
+  /**
+   * The `details` this same step (same phase and id) recorded in the environment's last succeeded deployment,
+   * or undefined when there is none: the baseline for benchmark and load gates.
+   */
+  baseline(): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 export interface StepOutcome {
   /** One line for status and history, e.g. "200 in 12ms" or "exit 0 in 1.2s". */
   readonly summary: string;
   readonly facts?: Readonly<Record<string, string>>;
+  /** Structured results stored with the step (and used as the next deployment's baseline). No secrets. */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** A step kind's implementation. Failures throw a SlipwayError (SLW_STEP_FAILED, SLW_STEP_TIMEOUT, ...). */
