@@ -1,11 +1,12 @@
 /** The CLI as users drive it: exit codes, --json, colours, gates across processes, one deployment per environment. */
 
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { slipway } from './cli-helpers.js';
+import { BIN, slipway } from './cli-helpers.js';
 import { processYaml, workspace } from './engine-fixtures.js';
 
 let dir: string;
@@ -43,6 +44,20 @@ async function withArtifacts(yaml: string, releases: string[]): Promise<void> {
 }
 
 const as = (user: string) => ({ SLIPWAY_USER: user });
+
+/** Processes of a group that still run (zombies waiting for a slow init to reap them do not count). */
+function liveGroupMembers(pgid: number): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z';
+    } catch {
+      return false;
+    }
+  });
+}
 
 describe('slipway CLI', () => {
   it('--help lists the commands and the exit codes', async () => {
@@ -141,6 +156,35 @@ describe('slipway CLI', () => {
     expect(follow.code).toBe(0);
     expect(follow.stdout).toContain('tick 3');
     expect(follow.stdout).toContain('deployment succeeded');
+  });
+
+  it('after a SIGKILL, resume stops the commands the dead runner left running before it decides', async () => {
+    const yaml = processYaml(`  - id: t
+    steps:
+      - id: long
+        run: [sh, -c, 'echo started > started; sleep 30; echo finished > finished']
+`);
+    await withArtifacts(yaml, ['v1']);
+    const child = spawn(process.execPath, [BIN, 'deploy', 'prod', '-r', 'v1'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLIPWAY_USER: 'dev' },
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 200 && !existsSync(path.join(dir, 'started')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const resumed = await slipway(['resume', '--json'], { cwd: dir });
+    expect(resumed.code).toBe(1);
+    const view = JSON.parse(resumed.stdout);
+    expect(view.outcome).toContain('not idempotent');
+    const logs = JSON.parse(
+      `[${(await slipway(['logs', '1', '--json'], { cwd: dir })).stdout.trim().split('\n').join(',')}]`,
+    );
+    const pid = logs.find((e: { type: string }) => e.type === 'step.process').payload.pid;
+    const runner = logs.filter((e: { type: string }) => e.type === 'deployment.runner').at(-1);
+    expect(runner.payload.stoppedLeftovers).toEqual([pid]);
+    expect(liveGroupMembers(pid)).toEqual([]);
   });
 
   it('lets exactly one of two simultaneous deployments to the same environment run', async () => {

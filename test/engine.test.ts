@@ -97,7 +97,7 @@ describe('engine', () => {
     );
     const view = await deploy('v1');
     expect(view.state).toBe('failed');
-    expect(view.outcome).toMatch(/exited with 3.*nothing was changed on the target/s);
+    expect(view.outcome).toMatch(/exited with 3.*the live release was not changed/s);
     expect(existsSync(path.join(ws.dir, 'target/current'))).toBe(false);
   });
 

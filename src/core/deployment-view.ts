@@ -85,6 +85,8 @@ export interface DeploymentView {
   lastSeq: number;
   /** Type of the last event applied. */
   lastEventType: string;
+  /** Commands started since the current runner took over: what to stop if that runner died. */
+  spawned: { readonly host: string; readonly pid: number }[];
 }
 
 /** Builds the view; throws if the log is not a valid sequence of moves. */
@@ -126,6 +128,7 @@ export function viewDeployment(events: readonly AnyStoredEvent[]): DeploymentVie
     resumes: 0,
     lastSeq: 1,
     lastEventType: 'deployment.created',
+    spawned: [],
   };
   for (const e of events.slice(1)) applyEvent(view, e);
   return view;
@@ -143,6 +146,10 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
   switch (e.type) {
     case 'deployment.runner':
       if (e.payload.resumed) view.resumes++;
+      view.spawned = [];
+      break;
+    case 'step.process':
+      view.spawned.push({ host: e.payload.host, pid: e.payload.pid });
       break;
     case 'phase.started': {
       const p = phaseOf(e.payload.phase);
@@ -195,8 +202,19 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
     case 'step.interrupted': {
       const s = stepOf(e.payload.phase, e.payload.step);
       if (!s) break;
-      s.status = 'interrupted';
       delete s.openAttempt;
+      if (e.payload.rerun) {
+        s.status = 'interrupted';
+        break;
+      }
+      // Not to be run again, whatever follows (older logs recorded the failure in a separate append).
+      s.status = 'failed';
+      s.error = {
+        code: 'SLW_STEP_INTERRUPTED',
+        message: `Slipway stopped while "${s.id}" was running; it is not idempotent, so it is not run again`,
+      };
+      const p = phaseOf(e.payload.phase);
+      if (p) p.status = 'failed';
       break;
     }
     case 'gate.waiting': {

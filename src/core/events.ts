@@ -5,7 +5,8 @@ import type { Plan } from './plan.js';
 /** Who did something. `via` says how the identity was established (OS user, SLIPWAY_USER, demo). */
 export interface Actor {
   readonly user: string;
-  readonly via: 'os-user' | 'env' | 'demo' | 'api';
+  /** `auto`: Slipway itself, e.g. ticking a checklist item bound to a step that succeeded. */
+  readonly via: 'os-user' | 'env' | 'demo' | 'api' | 'auto';
 }
 
 export interface EventPayloads {
@@ -21,9 +22,23 @@ export interface EventPayloads {
     readonly actor: Actor;
     /** `--var KEY=VALUE` overrides given at deploy time (never secrets). */
     readonly varOverrides: Readonly<Record<string, string>>;
+    /** An emergency deployment: windows and freezes do not hold it, extra approvals do; flagged everywhere. */
+    readonly emergency?: { readonly reason: string };
   };
   /** A runner (process) took over execution; `resumed` when earlier runs were cut short. */
-  'deployment.runner': { readonly runner: string; readonly resumed: boolean };
+  'deployment.runner': {
+    readonly runner: string;
+    readonly resumed: boolean;
+    /** Process groups of the previous, killed runner that were still running and were stopped. */
+    readonly stoppedLeftovers?: readonly number[];
+  };
+  /** A step (or rollback action) started a command: its process group, so a successor can stop it after a crash. */
+  'step.process': {
+    readonly phase: string;
+    readonly step: string;
+    readonly host: string;
+    readonly pid: number;
+  };
   'phase.started': { readonly phase: string };
   'phase.succeeded': { readonly phase: string };
   'step.started': { readonly phase: string; readonly step: string; readonly attempt: number };
@@ -89,6 +104,17 @@ export interface EventPayloads {
     readonly actor: Actor;
     readonly comment: string;
   };
+  /** Outside a maintenance window or inside a freeze: the deployment waits, without a runner, until `opensAt`. */
+  'window.waiting': {
+    readonly phase: string;
+    readonly step: string;
+    readonly opensAt: string;
+    readonly closesAt: string;
+    readonly reason: string;
+  };
+  'window.opened': { readonly phase: string; readonly step: string };
+  /** An approval gate was not cleared in time. */
+  'gate.expired': { readonly phase: string; readonly step: string; readonly openedAt: string };
   'rollback.started': {
     readonly reason: string;
     readonly trigger: 'step-failed' | 'interrupted' | 'manual' | 'rejected';

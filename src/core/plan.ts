@@ -1,7 +1,7 @@
 /** Planning: what a deployment of a release to an environment will do. Pure: no I/O. */
 
 import { formatDuration } from './duration.js';
-import { isGate, type Process, phasesFor, type StepSpec } from './process.js';
+import { type ApprovalRule, isGate, type Process, phasesFor, type StepSpec } from './process.js';
 
 export interface PlannedStep {
   readonly id: string;
@@ -11,8 +11,15 @@ export interface PlannedStep {
   readonly summary: string;
   readonly idempotent: boolean;
   readonly timeoutMs: number;
-  /** Present on gates: who must act. */
-  readonly gate?: { readonly roles: readonly string[]; readonly item?: string };
+  /** Present on gates: who must act (no roles for an automatic checklist item), by which rule, until when. */
+  readonly gate?: {
+    readonly roles: readonly string[];
+    readonly item?: string;
+    readonly rule?: ApprovalRule;
+    readonly expiresMs?: number;
+    /** Automatic checklist item: the step whose success ticks it. */
+    readonly auto?: string;
+  };
 }
 
 export interface PlannedPhase {
@@ -84,9 +91,21 @@ export function planStep(step: StepSpec): PlannedStep {
     timeoutMs: step.timeoutMs,
   };
   if (!isGate(step)) return base;
-  return step.kind === 'checklist'
-    ? { ...base, gate: { roles: step.role ? [step.role] : [], item: step.item } }
-    : { ...base, gate: { roles: step.roles } };
+  if (step.kind === 'checklist') {
+    const auto = step.auto ? `${step.auto.phase}.${step.auto.step}` : undefined;
+    return {
+      ...base,
+      gate: { roles: step.role ? [step.role] : [], item: step.item, ...(auto ? { auto } : {}) },
+    };
+  }
+  return {
+    ...base,
+    gate: {
+      roles: step.roles,
+      rule: step.rule,
+      ...(step.expiresMs === undefined ? {} : { expiresMs: step.expiresMs }),
+    },
+  };
 }
 
 export function summarizeStep(step: StepSpec): string {

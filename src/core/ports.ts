@@ -103,6 +103,8 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Live output (stdout and stderr interleaved), for progress and `logs --follow`. */
   readonly onOutput?: (chunk: string) => void;
+  /** Called once the command started, with its process (group) id on the machine running it. */
+  readonly onSpawn?: (pid: number) => void;
   /** Only the last this-many bytes of output are kept in the result. @default 65536 */
   readonly maxOutputBytes?: number;
 }

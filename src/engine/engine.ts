@@ -10,6 +10,7 @@ import { isTerminal } from '../core/state.js';
 import { executorFor } from '../steps/registry.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { recordSpawn, stopLeftoverProcesses } from './leftover-processes.js';
 import { OutputRecorder } from './output-recorder.js';
 import { previousGoodRelease, rollBack, stepBaseline } from './rollback.js';
 import {
@@ -71,8 +72,17 @@ export class Engine {
       if (isTerminal(view.state) || view.state === 'waiting') return view;
       const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
       try {
+        // Commands a killed runner started may still be running: stop them before anything is decided or re-run.
+        const stopped = await stopLeftoverProcesses(view.spawned);
         await ctx.append([
-          { type: 'deployment.runner', payload: { runner: lease.owner, resumed: wasCutShort(view) } },
+          {
+            type: 'deployment.runner',
+            payload: {
+              runner: lease.owner,
+              resumed: wasCutShort(view),
+              ...(stopped.length ? { stoppedLeftovers: stopped } : {}),
+            },
+          },
         ]);
         await this.drive(ctx, runSignal);
       } finally {
@@ -134,22 +144,25 @@ export class Engine {
         case 'interrupted': {
           const step = findStep(phases, action.phase, action.step);
           const ids = { phase: action.phase, step: action.step, attempt: action.attempt };
-          await ctx.append([{ type: 'step.interrupted', payload: { ...ids, rerun: step.idempotent } }]);
-          if (!step.idempotent) {
-            // It may have had its effect already: running it twice could do harm, so fail safely instead.
-            await ctx.append([
-              {
-                type: 'step.failed',
-                payload: {
-                  ...ids,
-                  durationMs: 0,
-                  code: 'SLW_STEP_INTERRUPTED',
-                  error: `Slipway stopped while "${step.id}" was running; it is not idempotent, so it is not run again`,
-                  willRetry: false,
-                },
-              },
-            ]);
-          }
+          // One append: a crash between "interrupted" and "failed" must not read as "run it again".
+          await ctx.append([
+            { type: 'step.interrupted', payload: { ...ids, rerun: step.idempotent } },
+            ...(step.idempotent
+              ? []
+              : [
+                  {
+                    type: 'step.failed' as const,
+                    payload: {
+                      ...ids,
+                      durationMs: 0,
+                      code: 'SLW_STEP_INTERRUPTED',
+                      // It may have had its effect already: running it twice could do harm, so fail safely.
+                      error: `Slipway stopped while "${step.id}" was running; it is not idempotent, so it is not run again`,
+                      willRetry: false,
+                    },
+                  },
+                ]),
+          ]);
           break;
         }
         case 'run-step': {
@@ -259,6 +272,7 @@ export class Engine {
       output,
       redact: ctx.redact,
       baseline: () => stepBaseline(ctx.store, ctx.view, phase.id, step.id),
+      onSpawn: (pid) => recordSpawn(ctx, phase.id, step.id, pid),
     };
   }
 
@@ -291,7 +305,7 @@ export class Engine {
       }
     }
     const note = !touched
-      ? ' (nothing was changed on the target)'
+      ? ' (the live release was not changed)'
       : ctx.environment.rollback.auto
         ? ' (no earlier good release to roll back to: the new release stays in place)'
         : ' (automatic rollback is off: run "slipway rollback" to return to the previous release)';

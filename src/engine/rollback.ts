@@ -9,6 +9,7 @@ import { phasesFor, type StepSpec } from '../core/process.js';
 import { executorFor } from '../steps/registry.js';
 import { runServiceCommand, switchTo } from '../steps/service-control.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
+import { recordSpawn } from './leftover-processes.js';
 import { OutputRecorder } from './output-recorder.js';
 import { commandEnvFor, type RunContext, scopeFor } from './run-context.js';
 
@@ -103,10 +104,10 @@ export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<vo
       });
     }
     for (const check of verifySteps(ctx)) {
-      await action(ctx, `verify ${check.id}`, signal, check.timeoutMs, async (rt) => {
-        const outcome = await withRetries(check, rt, signal);
-        return outcome;
-      });
+      // The step's timeout is per attempt, as in a deployment: allow every attempt and the waits between.
+      await action(ctx, `verify ${check.id}`, signal, allAttemptsMs(check), (rt) =>
+        withRetries(check, rt, signal),
+      );
     }
   } catch (e) {
     if (signal.aborted) throw signal.reason;
@@ -190,6 +191,7 @@ function rollbackRuntime(
     output,
     redact: ctx.redact,
     baseline: async () => undefined,
+    onSpawn: (pid) => recordSpawn(ctx, 'rollback', 'action', pid),
   };
 }
 
@@ -206,6 +208,14 @@ function verifySteps(ctx: RunContext): StepSpec[] {
   if (!phase) return [];
   const after = phase.steps.slice(phase.steps.findIndex((s) => s.kind === 'release') + 1);
   return after.filter((s) => s.kind === 'smoke' || s.kind === 'http');
+}
+
+function allAttemptsMs(step: StepSpec): number {
+  let total = step.timeoutMs;
+  for (let attempt = 1; attempt <= step.retry.count; attempt++) {
+    total += step.timeoutMs + Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs);
+  }
+  return total;
 }
 
 async function withRetries(step: StepSpec, rt: StepRuntime, signal: AbortSignal): Promise<string> {

@@ -48,6 +48,7 @@ export async function runCommandSpec(
     timeoutMs: rt.timeoutMs,
     signal: rt.signal,
     onOutput: rt.output,
+    ...(rt.onSpawn ? { onSpawn: rt.onSpawn } : {}),
   });
   checkExit(result, display);
   return { result, display };

@@ -34,10 +34,11 @@ export const configStep: StepExecutor<ConfigStep> = {
         );
       }
       const content = renderTemplate(template, rt.scope, templatePath);
-      await rt.target.writeReleaseFile(rt.releaseName, file.dest, content, rt.signal);
+      const dest = renderTemplate(file.dest, publicScope(rt), `${step.id}.dest`);
+      await rt.target.writeReleaseFile(rt.releaseName, dest, content, rt.signal);
       // Never print the content: it may hold secrets.
-      rt.output(`rendered ${file.dest} (${Buffer.byteLength(content)} bytes)\n`);
+      rt.output(`rendered ${dest} (${Buffer.byteLength(content)} bytes)\n`);
     }
-    return { summary: `rendered ${step.files.map((f) => f.dest).join(', ')}` };
+    return { summary: `rendered ${step.files.length} file${step.files.length === 1 ? '' : 's'}` };
   },
 };

@@ -22,7 +22,12 @@ export const releaseStep: StepExecutor<ReleaseStep> = {
       facts[FACT.switchedTo] = rt.releaseName;
       if (previous) facts[FACT.previousRelease] = previous;
     }
-    const protect = [rt.releaseName, ...(rt.previousGoodRelease ? [rt.previousGoodRelease] : [])];
+    // Never prune what a rollback may need: the last good release and whatever `current` pointed at.
+    const previous = facts[FACT.previousRelease] ?? (await rt.target.currentRelease(rt.signal));
+    const protect = [
+      rt.releaseName,
+      ...[rt.previousGoodRelease, previous].filter((r): r is string => Boolean(r)),
+    ];
     const pruned = await rt.target.pruneReleases(step.keep, protect, rt.signal);
     if (pruned.length > 0) rt.output(`pruned ${pruned.join(', ')}\n`);
     return {

@@ -31,6 +31,7 @@ export async function runServiceCommand(rt: StepRuntime, action: ServiceAction):
     timeoutMs: rt.timeoutMs,
     signal: rt.signal,
     onOutput: rt.output,
+    ...(rt.onSpawn ? { onSpawn: rt.onSpawn } : {}),
   });
   checkExit(result, `service ${action}: ${rt.redact(describeCommand(rendered))}`);
   return true;

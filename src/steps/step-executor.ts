@@ -35,6 +35,8 @@ export interface StepRuntime {
    * or undefined when there is none: the baseline for benchmark and load gates.
    */
   baseline(): Promise<Readonly<Record<string, unknown>> | undefined>;
+  /** Called with the process group id of every command started on this machine (crash clean-up). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface StepOutcome {

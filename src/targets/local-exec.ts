@@ -88,6 +88,7 @@ export async function execLocal(command: CommandSpec, options: ExecOptions): Pro
     // Invalid arguments (e.g. a NUL byte in argv) are thrown synchronously rather than emitted.
     throw await startError(display, options.cwd, e);
   }
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
 
   return await new Promise<ExecResult>((resolve, reject) => {
     const tail = new OutputTail(maxOutputBytes);

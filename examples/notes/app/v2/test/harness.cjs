@@ -69,7 +69,13 @@ function makeTarget(scope = {}, { config = true } = {}) {
     dataDir,
     scope: full,
     // No API token unless a test sets one: the deploy step that runs these tests has the real one in its env.
-    env: (extra = {}) => ({ ...process.env, NOTES_API_TOKEN: '', NODE_PATH: childNodePath, NOTES_DATA: dataDir, ...extra }),
+    env: (extra = {}) => ({
+      ...process.env,
+      NOTES_API_TOKEN: '',
+      NODE_PATH: childNodePath,
+      NOTES_DATA: dataDir,
+      ...extra,
+    }),
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };
 }
