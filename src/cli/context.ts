@@ -1,11 +1,10 @@
 /** Options every command shares (process file, store, --json) and how they resolve to paths and open resources. */
 
 import path from 'node:path';
-import { loadProcess } from '../config/load-process.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Store } from '../core/ports.js';
 import type { Process } from '../core/process.js';
-import { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { DEFAULT_STORE_PATH, openStore } from '../store/open-store.js';
 import { createOutput, type Output } from './output.js';
 import { progressHooks } from './progress.js';
@@ -33,7 +32,8 @@ export function outputFor(opts: GlobalOptions): Output {
   return createOutput({ json: opts.json === true });
 }
 
-export function loadCliProcess(opts: GlobalOptions): Promise<Process> {
+export async function loadCliProcess(opts: GlobalOptions): Promise<Process> {
+  const { loadProcess } = await import('../config/load-process.js');
   return loadProcess(processFileArg(opts));
 }
 
@@ -48,11 +48,12 @@ export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Pr
 }
 
 /** An engine whose progress is drawn on `out`; call `stop()` when done. */
-export function engineWithProgress(
+export async function engineWithProgress(
   store: Store,
   out: Output,
   opts: GlobalOptions,
-): { engine: Engine; stop(): void } {
+): Promise<{ engine: Engine; stop(): void }> {
+  const { Engine } = await import('../engine/engine.js');
   const hooks = progressHooks(out, { verbose: opts.verbose === true });
   return { engine: new Engine({ store, hooks }), stop: hooks.stop };
 }

@@ -1,20 +1,10 @@
-/** The `slipway` command: a thin argv layer over the command functions, with the one top-level error handler. */
+/**
+ * The `slipway` command: a thin argv layer over the command functions, with the one top-level error handler.
+ * Commands are imported when chosen, so `slipway history` does not pay for the config compiler or the engine.
+ */
 
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, formatConfigProblem, SlipwayError } from '../core/errors.js';
-import { auditVerifyCommand } from './commands/audit.js';
-import { decideCommand } from './commands/decide.js';
-import { demoCommand } from './commands/demo.js';
-import { deployCommand } from './commands/deploy.js';
-import { historyCommand } from './commands/history.js';
-import { initCommand } from './commands/init.js';
-import { logsCommand } from './commands/logs.js';
-import { planCommand } from './commands/plan.js';
-import { resumeCommand } from './commands/resume.js';
-import { rollbackCommand } from './commands/rollback.js';
-import { schemaCommand } from './commands/schema.js';
-import { statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
 import { EXIT, exitForError } from './exit-codes.js';
 import { createOutput } from './output.js';
 
@@ -61,20 +51,33 @@ function build(setExit: (code: number) => void): Command {
     .command('init')
     .description("write a starter slipway.yaml with the seed's process and checklists")
     .option('--force', 'overwrite an existing file')
-    .action(run(async (opts, cmd) => initCommand(withGlobals(cmd, opts))));
+    .action(
+      run(async (opts, cmd) => (await import('./commands/init.js')).initCommand(withGlobals(cmd, opts))),
+    );
 
   program
     .command('validate [file]')
     .description('check a process file; problems are reported as file:line:col')
-    .action(run(async (file, opts, cmd) => validateCommand(file, withGlobals(cmd, opts))));
+    .action(
+      run(async (file, opts, cmd) =>
+        (await import('./commands/validate.js')).validateCommand(file, withGlobals(cmd, opts)),
+      ),
+    );
 
-  program.command('schema').description('print the JSON Schema of slipway.yaml').action(run(schemaCommand));
+  program
+    .command('schema')
+    .description('print the JSON Schema of slipway.yaml')
+    .action(run(async () => (await import('./commands/schema.js')).schemaCommand()));
 
   program
     .command('plan <environment>')
     .description('show what a deployment would do; nothing is done')
     .requiredOption('-r, --release <id>', 'release id')
-    .action(run(async (env, opts, cmd) => planCommand(env, withGlobals(cmd, opts))));
+    .action(
+      run(async (env, opts, cmd) =>
+        (await import('./commands/plan.js')).planCommand(env, withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('deploy <environment>')
@@ -82,18 +85,30 @@ function build(setExit: (code: number) => void): Command {
     .requiredOption('-r, --release <id>', 'release id')
     .option('--var <KEY=VALUE...>', 'override a variable (repeatable)')
     .option('--wait', 'follow until it ends or waits at a gate (the default)')
-    .action(run(async (env, opts, cmd) => deployCommand(env, withGlobals(cmd, opts))));
+    .action(
+      run(async (env, opts, cmd) =>
+        (await import('./commands/deploy.js')).deployCommand(env, withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('status [id]')
     .description('phases, steps, gates and who is awaited (default: the latest deployment)')
-    .action(run(async (id, opts, cmd) => statusCommand(id, withGlobals(cmd, opts))));
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/status.js')).statusCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('logs <id>')
     .description("a deployment's log")
     .option('--follow', 'keep printing until it ends or waits')
-    .action(run(async (id, opts, cmd) => logsCommand(id, withGlobals(cmd, opts))));
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/logs.js')).logsCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
 
   for (const [name, decision, text] of [
     ['approve', 'approve', 'approve the open approval gate'],
@@ -107,39 +122,61 @@ function build(setExit: (code: number) => void): Command {
       .option('--step <step>', 'the gate step id (a safety check)')
       .option('-m, --comment <text>', 'comment recorded with the decision')
       .option('--no-continue', 'record the decision only')
-      .action(run(async (id, opts, cmd) => decideCommand(decision, id, withGlobals(cmd, opts))));
+      .action(
+        run(async (id, opts, cmd) =>
+          (await import('./commands/decide.js')).decideCommand(decision, id, withGlobals(cmd, opts)),
+        ),
+      );
   }
 
   program
     .command('rollback <environment-or-id>')
     .description('return an environment to the good release before its live one')
     .option('-m, --comment <text>', 'why (recorded)')
-    .action(run(async (target, opts, cmd) => rollbackCommand(target, withGlobals(cmd, opts))));
+    .action(
+      run(async (target, opts, cmd) =>
+        (await import('./commands/rollback.js')).rollbackCommand(target, withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('history [environment]')
     .description('past deployments with outcome and duration')
     .option('-n, --limit <n>', 'how many (default 30; all with --json)')
     .option('--app <app>', 'only this app')
-    .action(run(async (env, opts, cmd) => historyCommand(env, withGlobals(cmd, opts))));
+    .action(
+      run(async (env, opts, cmd) =>
+        (await import('./commands/history.js')).historyCommand(env, withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('resume [id]')
     .description('carry on deployments whose runner stopped (default: all running or rolling back)')
-    .action(run(async (id, opts, cmd) => resumeCommand(id, withGlobals(cmd, opts))));
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/resume.js')).resumeCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
 
   const audit = program.command('audit').description('the tamper-evident event log');
   audit
     .command('verify')
     .description('verify the hash chain of every event')
-    .action(run(async (opts, cmd) => auditVerifyCommand(withGlobals(cmd, opts))));
+    .action(
+      run(async (opts, cmd) =>
+        (await import('./commands/audit.js')).auditVerifyCommand(withGlobals(cmd, opts)),
+      ),
+    );
 
   program
     .command('demo')
     .description("the seed's whole process on a bundled sample app, on this machine")
     .option('--dir <path>', 'where to put the demo (default ./slipway-demo)')
     .option('--keep-running', 'leave the sample service running at the end')
-    .action(run(async (opts, cmd) => demoCommand(withGlobals(cmd, opts))));
+    .action(
+      run(async (opts, cmd) => (await import('./commands/demo.js')).demoCommand(withGlobals(cmd, opts))),
+    );
 
   return program;
 }

@@ -39,7 +39,7 @@ export async function decideCommand(decision: Decision, id: string, opts: Decide
       out.result(result.view, () => '');
       return exitForState(result.view.state);
     }
-    const { engine, stop } = engineWithProgress(store, out, opts);
+    const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
       const view = await engine.run(deploymentId, interrupt.signal);

@@ -37,7 +37,7 @@ export async function deployCommand(environment: string, opts: DeployOptions): P
           )
         : `deployment ${out.c.bold(String(deployment.id))}: ${process.app} ${deployment.release} → ${environment}`,
     );
-    const { engine, stop } = engineWithProgress(store, out, opts);
+    const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
       const view = await engine.run(deployment.id, interrupt.signal);

@@ -26,7 +26,7 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
       out.result([], () => 'nothing to resume: no deployment is running or rolling back');
       return 0;
     }
-    const { engine, stop } = engineWithProgress(store, out, opts);
+    const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     const views: DeploymentView[] = [];
     try {

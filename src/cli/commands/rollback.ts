@@ -41,7 +41,7 @@ export async function rollbackCommand(
     out.line(
       `rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`,
     );
-    const { engine, stop } = engineWithProgress(store, out, opts);
+    const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
       const view = await engine.run(live.id, interrupt.signal);

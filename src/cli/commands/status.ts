@@ -1,7 +1,6 @@
 /** `slipway status [id]`: phases, steps, gates and who is awaited; without an id, the latest deployment. */
 
 import { SlipwayError } from '../../core/errors.js';
-import { Engine } from '../../engine/engine.js';
 import { type GlobalOptions, outputFor, parseId, withStore } from '../context.js';
 import { renderStatus } from '../render.js';
 
@@ -15,6 +14,7 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions)
       if (!latest) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', 'no deployments in this store yet');
       deploymentId = latest.id;
     }
+    const { Engine } = await import('../../engine/engine.js');
     const view = await new Engine({ store }).view(deploymentId);
     const { processSource: _source, ...shown } = view;
     out.result(shown, () => renderStatus(view, out.c));
