@@ -40,6 +40,8 @@ function created(i: number): NewEvent<'deployment.created'> {
         gates: [],
         missingPromotions: [],
         autoRollback: true,
+        emergency: false,
+        people: {},
       },
       actor: { user: 'bench', via: 'env' },
       varOverrides: {},

@@ -48,6 +48,13 @@ describe('slipway demo', () => {
       'v3@production:rolled-back',
     ]);
     expect(result.productionAnswers).toBe('v2');
+    const gates = result.highlights.join('\n');
+    expect(gates).toMatch(
+      /v1 → staging: tests \(JUnit\) \d+ tests, 0 failed.*security scan \(SARIF\).*UAT signed off by quinn \(qa\)/,
+    );
+    expect(gates).toMatch(
+      /v1 → production: waited [\d.]+s for its window \(freeze: the v1 launch announcement/,
+    );
     expect(result.rollbackReason).toMatch(/production\.smoke failed.*\/notes answered 500/);
   });
 

@@ -24,6 +24,8 @@ export function createdEvent(options: CreatedOptions = {}): NewEvent<'deployment
     gates: [],
     missingPromotions: [],
     autoRollback: true,
+    emergency: false,
+    people: {},
   };
   return {
     type: 'deployment.created',

@@ -71,8 +71,11 @@ function build(setExit: (code: number) => void): Command {
 
   program
     .command('plan <environment>')
-    .description('show what a deployment would do; nothing is done')
+    .description(
+      'show what a deployment would do, its gates, who must act and the next window; nothing is done',
+    )
     .requiredOption('-r, --release <id>', 'release id')
+    .option('--emergency', 'plan it as an emergency deployment')
     .action(
       run(async (env, opts, cmd) =>
         (await import('./commands/plan.js')).planCommand(env, withGlobals(cmd, opts)),
@@ -85,6 +88,10 @@ function build(setExit: (code: number) => void): Command {
     .requiredOption('-r, --release <id>', 'release id')
     .option('--var <KEY=VALUE...>', 'override a variable (repeatable)')
     .option('--wait', 'follow until it ends or waits at a gate (the default)')
+    .option(
+      '--emergency <reason>',
+      'deploy outside the maintenance window / in a freeze (needs extra approvals; flagged)',
+    )
     .action(
       run(async (env, opts, cmd) =>
         (await import('./commands/deploy.js')).deployCommand(env, withGlobals(cmd, opts)),

@@ -5,7 +5,7 @@ import { formatDuration } from '../core/duration.js';
 import type { AnyStoredEvent } from '../core/events.js';
 import type { EngineHooks } from '../engine/run-context.js';
 import type { Output } from './output.js';
-import { nextGateHint } from './render.js';
+import { localTime, nextGateHint } from './render.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -99,7 +99,7 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         write(
           `    ${c.cyan('⏸')} ${e.payload.step.padEnd(22)} ${e.payload.item ?? `approval by ${e.payload.roles.join(' + ')}`}`,
         );
-        if (gate) write(`      ${nextGateHint(view.id, gate, c)}`);
+        if (gate) write(`      ${nextGateHint(view.id, gate, c, view.plan.people)}`);
         break;
       }
       case 'gate.approved':
@@ -111,6 +111,22 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
       case 'gate.rejected':
         write(
           `    ${c.red('✗')} ${e.payload.step.padEnd(22)} rejected by ${e.payload.actor.user} (${e.payload.role}): ${e.payload.comment}`,
+        );
+        break;
+      case 'window.waiting':
+        stopTick();
+        write(
+          c.cyan(
+            `    ⏸ waiting for the maintenance window (${e.payload.reason}): opens ${e.payload.opensAt} — ${localTime(e.payload.opensAt)} your time`,
+          ),
+        );
+        break;
+      case 'window.opened':
+        write(c.cyan('    ▶ maintenance window open: continuing'));
+        break;
+      case 'gate.expired':
+        write(
+          `    ${c.red('✗')} ${e.payload.step.padEnd(22)} ${c.red(`expired: not cleared since ${e.payload.openedAt}`)}`,
         );
         break;
       case 'rollback.started':

@@ -51,6 +51,7 @@ export function renderStatus(view: DeploymentView, c: Colors): string {
   lines.push(
     `${c.bold(`Deployment ${view.id}`)}  ${view.app} → ${c.bold(view.environment)}  release ${c.bold(view.release)}  ${stateLabel(view.state, c)}${duration}`,
   );
+  if (view.emergency) lines.push(c.red(c.bold(`⚑ EMERGENCY deployment: ${view.emergency.reason}`)));
   lines.push(
     c.dim(
       `started by ${view.startedBy.user} at ${view.createdAt}${view.resumes ? ` · resumed ${view.resumes}×` : ''} · sha256 ${view.artifactSha256.slice(0, 12)}…`,
@@ -89,14 +90,26 @@ export function renderStatus(view: DeploymentView, c: Colors): string {
       lines.push(`    ${a.ok ? c.green('✓') : c.red('✗')} ${a.action.padEnd(22)} ${firstLine(a.detail)}`);
   }
   if (view.outcome) lines.push(`${c.bold('why:')} ${view.outcome}`);
+  if (view.window) {
+    lines.push(
+      `${c.cyan('waiting for the maintenance window')} before ${view.window.phase}.${view.window.step}: ${view.window.reason}; opens ${view.window.opensAt} (${localTime(view.window.opensAt)} your time) — it continues by itself while a runner follows it, else run "slipway resume ${view.id}" then`,
+    );
+  }
   const gate = view.phases.flatMap((p) => p.steps).find((s) => s.status === 'waiting');
-  if (gate) lines.push(nextGateHint(view.id, gate, c));
+  if (gate) lines.push(nextGateHint(view.id, gate, c, view.plan.people));
   return lines.join('\n');
 }
 
-export function nextGateHint(id: number, gate: StepView, c: Colors): string {
+/** Who may clear the open gate, and the command to do it. `people` maps roles to members (from the plan). */
+export function nextGateHint(
+  id: number,
+  gate: StepView,
+  c: Colors,
+  people: Readonly<Record<string, readonly string[]>> = {},
+): string {
   const verb = gate.kind === 'checklist' ? 'check' : 'approve';
-  return `${c.cyan('waiting for')} ${(gate.awaiting ?? []).join(' + ')} at ${gate.phase}.${gate.id} — ${c.bold(`slipway ${verb} ${id} --comment "…"`)} (or slipway reject ${id})`;
+  const who = (gate.awaiting ?? []).map((r) => (people[r]?.length ? `${r} (${people[r].join(', ')})` : r));
+  return `${c.cyan('waiting for')} ${who.join(' + ')} at ${gate.phase}.${gate.id} — ${c.bold(`slipway ${verb} ${id} --comment "…"`)} (or slipway reject ${id})`;
 }
 
 export function renderPlan(plan: Plan, c: Colors): string {
@@ -113,7 +126,14 @@ export function renderPlan(plan: Plan, c: Colors): string {
       );
     }
   }
-  lines.push(plan.gates.length ? `gates: ${plan.gates.join('; ')}` : 'gates: none');
+  lines.push(plan.gates.length ? c.bold('gates (people must act):') : 'gates: none');
+  for (const g of plan.gates) lines.push(`  • ${g}`);
+  const people = Object.entries(plan.people);
+  if (people.length)
+    lines.push(`who must act: ${people.map(([r, m]) => `${r} (${m.join(', ') || 'nobody!'})`).join('; ')}`);
+  if (plan.window) lines.push(`maintenance window: ${plan.window.description}`);
+  if (plan.emergency)
+    lines.push(c.red('⚑ emergency: windows and freezes do not hold it; extra approvals do'));
   if (plan.missingPromotions.length) {
     lines.push(
       c.red(`blocked: release ${plan.release} must first succeed in ${plan.missingPromotions.join(', ')}`),
@@ -132,7 +152,7 @@ export function renderHistory(rows: readonly DeploymentRecord[], c: Colors): str
     const label = stateLabel(d.state, c);
     const pad = ' '.repeat(Math.max(0, 12 - d.state.replace('-', ' ').length));
     lines.push(
-      `${String(d.id).padStart(5)}  ${d.environment.padEnd(12)} ${d.release.padEnd(12)} ${label}${pad} ${d.startedBy.padEnd(10)} ${d.createdAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${took.padStart(7)}  ${c.dim(truncate(d.reason ?? '', 70))}`,
+      `${String(d.id).padStart(5)}${d.emergency ? c.red('⚑') : ' '} ${d.environment.padEnd(12)} ${d.release.padEnd(12)} ${label}${pad} ${d.startedBy.padEnd(10)} ${d.createdAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${took.padStart(7)}  ${c.dim(truncate(d.reason ?? '', 70))}`,
     );
   }
   return lines.join('\n');
@@ -144,4 +164,16 @@ function firstLine(text: string): string {
 
 function truncate(text: string, n: number): string {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
+}
+
+/** An ISO instant in the reader's own timezone, e.g. "Sat 22:00". */
+export function localTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  });
 }

@@ -3,8 +3,10 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type {
+  AllowEntry,
   CommandSpec,
   EnvironmentSpec,
+  FreezeSpec,
   HttpCheckSpec,
   PhaseSpec,
   Process,
@@ -12,9 +14,18 @@ import type {
   ServiceSpec,
   SmokeCheckSpec,
   StepSpec,
+  WindowSpec,
 } from '../core/process.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULTS, defaultIdempotent } from './defaults.js';
-import { durationMs, type ProcessFile, STEP_KIND_KEYS, type StepInput } from './schema.js';
+import {
+  durationMs,
+  fraction,
+  type ProcessFile,
+  STEP_KIND_KEYS,
+  type StepInput,
+  utcDateMs,
+} from './schema.js';
+import { freezeBounds, freezeTimezone, isWindowed } from './window-rules.js';
 import type { KeyPath } from './yaml-positions.js';
 
 type Scalar = string | number | boolean;
@@ -69,9 +80,19 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
       requires: env.requires ?? [],
       rollback: { auto: env.rollback?.auto ?? DEFAULTS.rollbackAuto },
       service: service([...path, 'service'], input.service, env.service),
-      windows: [],
-      freezes: [],
-      emergencyApprovers: ['devops', 'pm'],
+      windows: (env.windows ?? []).map(
+        (w): WindowSpec => ({
+          ...('cron' in w ? { cron: w.cron } : { rrule: w.rrule }),
+          durationMs: durationMs(w.duration),
+          timezone: w.timezone,
+        }),
+      ),
+      freezes: (env.freezes ?? []).map((f): FreezeSpec => {
+        // The checks have made sure both bounds parse.
+        const { fromMs, toMs } = freezeBounds(f, freezeTimezone(env));
+        return { fromMs: fromMs as number, toMs: toMs as number, reason: f.reason };
+      }),
+      emergencyApprovers: env.emergency?.approvers ?? [...DEFAULTS.emergencyApprovers],
     };
   }
 
@@ -95,7 +116,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     };
   };
 
-  const step = (path: KeyPath, s: StepInput): StepSpec => {
+  const step = (path: KeyPath, phaseId: string, s: StepInput): StepSpec => {
     const kind = STEP_KIND_KEYS.find((k) => Object.hasOwn(s, k)) as StepSpec['kind'];
     const attempt: AttemptInput = 'checklist' in s || 'approval' in s ? {} : s;
     const base = {
@@ -111,9 +132,26 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     };
     if ('run' in s) return { ...base, kind: 'run', ...run(path, s) };
     if ('http' in s) return { ...base, kind: 'http', http: http([...path, 'http'], s.http) };
-    if ('checklist' in s)
-      return { ...base, kind: 'checklist', item: s.checklist.item, role: s.checklist.role };
-    if ('approval' in s) return { ...base, kind: 'approval', roles: s.approval.roles, rule: { mode: 'all' } };
+    if ('checklist' in s) {
+      const { item, role, auto } = s.checklist;
+      return {
+        ...base,
+        kind: 'checklist',
+        item,
+        ...(role === undefined ? {} : { role }),
+        ...(auto === undefined ? {} : { auto: autoRef(phaseId, auto) }),
+      };
+    }
+    if ('approval' in s) {
+      const { roles, require = DEFAULTS.approvalRequire, expires } = s.approval;
+      return {
+        ...base,
+        kind: 'approval',
+        roles,
+        rule: typeof require === 'number' ? { mode: 'count', count: require } : { mode: require },
+        ...(expires === undefined ? {} : { expiresMs: durationMs(expires) }),
+      };
+    }
     if ('release' in s) return { ...base, kind: 'release', keep: s.release?.keep ?? DEFAULTS.releaseKeep };
     if ('config' in s)
       return {
@@ -122,13 +160,70 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
         files: s.config.map((f) => ({ template: f.template, dest: f.dest })),
       };
     if ('restart' in s) return { ...base, kind: 'restart', mode: s.restart?.mode ?? DEFAULTS.restartMode };
-    const checks = s.smoke.map(
-      (c, i): SmokeCheckSpec =>
-        'http' in c
-          ? { id: c.id, kind: 'http', http: http([...path, 'smoke', i, 'http'], c.http) }
-          : { id: c.id, kind: 'run', run: run([...path, 'smoke', i], c) },
-    );
-    return { ...base, kind: 'smoke', checks };
+    if ('smoke' in s) {
+      const checks = s.smoke.map(
+        (c, i): SmokeCheckSpec =>
+          'http' in c
+            ? { id: c.id, kind: 'http', http: http([...path, 'smoke', i, 'http'], c.http) }
+            : { id: c.id, kind: 'run', run: run([...path, 'smoke', i], c) },
+      );
+      return { ...base, kind: 'smoke', checks };
+    }
+    if ('junit' in s) {
+      const j = s.junit;
+      return {
+        ...base,
+        kind: 'junit',
+        path: j.path,
+        minTests: j.minTests ?? DEFAULTS.junitMinTests,
+        maxFailures: j.maxFailures ?? DEFAULTS.junitMaxFailures,
+        ...(j.maxSkipped === undefined ? {} : { maxSkipped: j.maxSkipped }),
+      };
+    }
+    if ('sarif' in s) {
+      const { path: file, max = DEFAULTS.sarifMax, allow } = s.sarif;
+      return { ...base, kind: 'sarif', path: file, max: limits(max), allow: allowEntries(allow) };
+    }
+    if ('npm-audit' in s) {
+      const { path: file, max = DEFAULTS.npmAuditMax, allow } = s['npm-audit'];
+      return { ...base, kind: 'npm-audit', path: file, max: limits(max), allow: allowEntries(allow) };
+    }
+    if ('benchmark' in s) {
+      const b = s.benchmark;
+      return {
+        ...base,
+        kind: 'benchmark',
+        path: b.path,
+        better: b.better ?? DEFAULTS.benchmarkBetter,
+        threshold: fraction(b.threshold ?? DEFAULTS.benchmarkThreshold),
+      };
+    }
+    if ('coverage' in s) {
+      const c = s.coverage;
+      return {
+        ...base,
+        kind: 'coverage',
+        path: c.path,
+        minLines: c.minLines,
+        ...(c.minBranches === undefined ? {} : { minBranches: c.minBranches }),
+      };
+    }
+    const l = s.load;
+    return {
+      ...base,
+      kind: 'load',
+      url: l.url,
+      method: l.method ?? DEFAULTS.httpMethod,
+      headers: strings([...path, 'load', 'headers'], l.headers),
+      ...(l.body === undefined ? {} : { body: l.body }),
+      rate: l.rate,
+      durationMs: durationMs(l.duration),
+      connections: l.connections ?? DEFAULTS.loadConnections,
+      ...(l.maxP95 === undefined ? {} : { maxP95Ms: durationMs(l.maxP95) }),
+      ...(l.maxP99 === undefined ? {} : { maxP99Ms: durationMs(l.maxP99) }),
+      maxErrorRate: fraction(l.maxErrorRate ?? DEFAULTS.loadMaxErrorRate),
+      regression: fraction(l.regression ?? DEFAULTS.loadRegression),
+    };
   };
 
   const phases = input.phases.map(
@@ -136,8 +231,9 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
       id: p.id,
       name: p.name ?? p.id,
       ...(p.environments === undefined ? {} : { environments: p.environments }),
-      windowed: false,
-      steps: p.steps.map((s, j) => step(['phases', i, 'steps', j], s)),
+      windowed: isWindowed(p),
+      ...(p.expectedDuration === undefined ? {} : { expectedDurationMs: durationMs(p.expectedDuration) }),
+      steps: p.steps.map((s, j) => step(['phases', i, 'steps', j], p.id, s)),
     }),
   );
 
@@ -149,7 +245,10 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     version: 1,
     app: input.app,
     roles: input.roles ?? {},
-    policy: { starterCannotApprove: true, onePersonOneRole: true },
+    policy: {
+      starterCannotApprove: input.policy?.starterCannotApprove ?? DEFAULTS.starterCannotApprove,
+      onePersonOneRole: input.policy?.onePersonOneRole ?? DEFAULTS.onePersonOneRole,
+    },
     artifact: {
       path: input.artifact.path,
       ...(input.artifact.sha256File === undefined ? {} : { sha256File: input.artifact.sha256File }),
@@ -169,3 +268,31 @@ type HttpInput = Extract<StepInput, { http: unknown }>['http'];
 function command(cmd: Command): CommandSpec {
   return typeof cmd === 'string' ? { shell: cmd } : { argv: [...cmd] };
 }
+
+/** `auto: step` names a step of the item's own phase; `auto: phase.step` one of an earlier phase. */
+function autoRef(phaseId: string, ref: string): { phase: string; step: string } {
+  const dot = ref.indexOf('.');
+  return dot === -1 ? { phase: phaseId, step: ref } : { phase: ref.slice(0, dot), step: ref.slice(dot + 1) };
+}
+
+/** Limits as written, without the keys YAML left undefined. */
+function limits<K extends string>(
+  max: Readonly<Partial<Record<K, number | undefined>>>,
+): Partial<Record<K, number>> {
+  return Object.fromEntries(Object.entries(max).filter(([, n]) => n !== undefined)) as Partial<
+    Record<K, number>
+  >;
+}
+
+type AllowInput = readonly { id: string; until: string; reason: string }[] | undefined;
+
+/** `until` is the last day the exception holds: it lapses at the start of the next day, UTC. */
+function allowEntries(allow: AllowInput): AllowEntry[] {
+  return (allow ?? []).map((a) => ({
+    id: a.id,
+    untilMs: (utcDateMs(a.until) as number) + DAY_MS,
+    reason: a.reason,
+  }));
+}
+
+const DAY_MS = 86_400_000;

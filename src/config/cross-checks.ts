@@ -37,6 +37,9 @@ export function checkReferences(file: ProcessFile, problems: ProblemList): void 
     env.requires?.forEach((r, i) => {
       environment(r, ['environments', name, 'requires', i]);
     });
+    env.emergency?.approvers?.forEach((r, i) => {
+      role(r, ['environments', name, 'emergency', 'approvers', i]);
+    });
   }
   checkRequiresCycles(file, problems);
 
@@ -56,7 +59,8 @@ export function checkReferences(file: ProcessFile, problems: ProblemList): void 
     );
     phase.steps.forEach((step, s) => {
       const path = ['phases', p, 'steps', s];
-      if ('checklist' in step) role(step.checklist.role, [...path, 'checklist', 'role']);
+      if ('checklist' in step && step.checklist.role !== undefined)
+        role(step.checklist.role, [...path, 'checklist', 'role']);
       if ('approval' in step)
         step.approval.roles.forEach((r, i) => {
           role(r, [...path, 'approval', 'roles', i]);

@@ -18,6 +18,25 @@ export const DEFAULTS = {
   /** Release directories kept on the target. */
   releaseKeep: 5,
   restartMode: 'restart',
+  /** `policy.starterCannotApprove`: who started a deployment may not approve it. */
+  starterCannotApprove: true,
+  /** `policy.onePersonOneRole`: one person fills one role of an approval gate. */
+  onePersonOneRole: true,
+  /** `environments.<name>.emergency.approvers`: roles that approve a deployment outside a window or in a freeze. */
+  emergencyApprovers: ['devops', 'pm'],
+  /** `freezeTimezone` when there are no windows either. */
+  freezeTimezone: 'UTC',
+  /** `approval.require`: every listed role approves. */
+  approvalRequire: 'all',
+  junitMinTests: 1,
+  junitMaxFailures: 0,
+  sarifMax: { error: 0 },
+  npmAuditMax: { critical: 0, high: 0 },
+  benchmarkBetter: 'smaller',
+  benchmarkThreshold: '20%',
+  loadConnections: 10,
+  loadMaxErrorRate: '1%',
+  loadRegression: '20%',
 } as const;
 
 /** Gates wait for people, for days if need be: their `timeoutMs` is 0, which means "no timeout". */

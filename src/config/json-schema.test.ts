@@ -21,6 +21,7 @@ describe('processJsonSchema', () => {
       'version',
       'app',
       'roles',
+      'policy',
       'artifact',
       'vars',
       'service',
@@ -36,6 +37,9 @@ describe('processJsonSchema', () => {
     const text = JSON.stringify(schema);
     expect(text).toContain('"retries":{"description":"Extra attempts after a failure.","default":0');
     expect(text).toContain('"default":"GET"');
+    expect(text).toContain('"default":"20%"');
+    expect(text).toContain('"default":{"critical":0,"high":0}');
+    expect(text).toContain('"default":["devops","pm"]');
   });
 
   // An independent reading of the emitted document: rebuild a validator from the JSON Schema alone.

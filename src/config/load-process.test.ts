@@ -75,7 +75,16 @@ describe('the example process file', () => {
 
     const unit = p.phases[1]?.steps[0] as RunStep;
     expect(unit).toMatchObject({ kind: 'run', timeoutMs: 120_000, idempotent: true, on: 'controller' });
-    expect(unit.command).toEqual({ argv: ['node', '--test', '--test-reporter=spec'] });
+    expect(unit.command).toEqual({
+      argv: [
+        'node',
+        '--test',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        '--test-reporter=junit',
+        '--test-reporter-destination=reports/junit.xml',
+      ],
+    });
     expect(unit.cwd).toBe('app/{{ release }}');
     expect(unit.retry).toEqual({ count: 0, delayMs: 1000, maxDelayMs: 30_000 });
 

@@ -6,10 +6,12 @@ import { ConfigError, SlipwayError } from '../core/errors.js';
 import type { Process } from '../core/process.js';
 import { buildProcess } from './build-process.js';
 import { checkReferences } from './cross-checks.js';
+import { checkGates } from './gate-rules.js';
 import { ProblemList } from './problems.js';
 import { processSchema } from './schema.js';
 import { expectation, reportIssues } from './schema-issues.js';
 import { checkTemplates } from './template-rules.js';
+import { checkWindows } from './window-rules.js';
 import { parseYaml } from './yaml-positions.js';
 
 /** Reads and compiles the process file at `file` (as the user typed it; problems quote it so). */
@@ -50,6 +52,8 @@ export function compileProcess(source: string, file: string): Process {
     reportIssues(result.error.issues, yaml.data, problems);
   } else {
     checkReferences(result.data, problems);
+    checkGates(result.data, problems);
+    checkWindows(result.data, problems);
     checkTemplates(result.data, problems);
   }
   if (!result.success || problems.size > 0) throw new ConfigError('SLW_CONFIG_INVALID', problems.sorted());

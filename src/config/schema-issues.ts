@@ -3,7 +3,16 @@
 import type { z } from 'zod';
 import { closest, suggestionHint } from './did-you-mean.js';
 import { type ProblemList, show, valueAt } from './problems.js';
-import { SECRET_SOURCE_KINDS, SMOKE_CHECK_KINDS, STEP_KEYS_BY_KIND, STEP_KIND_KEYS } from './schema.js';
+import {
+  KIND_KEYS_BY_KIND,
+  PERCENT,
+  SECRET_SOURCE_KINDS,
+  SMOKE_CHECK_KINDS,
+  STEP_KEYS_BY_KIND,
+  STEP_KIND_KEYS,
+  type StepKindKey,
+  WINDOW_SCHEDULE_KINDS,
+} from './schema.js';
 import type { KeyPath } from './yaml-positions.js';
 
 type Issue = z.core.$ZodIssue;
@@ -63,13 +72,61 @@ function bound(
   return `a number ${inclusive ? inclOp : exclOp} ${n}`;
 }
 
+interface KindUnion {
+  readonly kinds: readonly string[];
+  /** "a step", "a window" */
+  readonly what: string;
+  /** What the keys choose: "kind", "schedule". */
+  readonly noun: string;
+  /** The hint when there are several: how to split them. */
+  readonly split?: string;
+}
+
+/** `phases/#/steps/#`: the path with list indexes as `#`, for matching against patterns. */
+function pattern(path: KeyPath): string {
+  return path.map((s) => (typeof s === 'number' ? '#' : s)).join('/');
+}
+
 /** Mappings that must hold exactly one of several keys, each key choosing one branch of a union. */
-function kindKeysAt(path: KeyPath): { readonly kinds: readonly string[]; readonly what: string } | undefined {
-  const p = path.map((s) => (typeof s === 'number' ? '#' : s)).join('/');
-  if (/^phases\/#\/steps\/#$/.test(p)) return { kinds: STEP_KIND_KEYS, what: 'a step' };
-  if (/^phases\/#\/steps\/#\/smoke\/#$/.test(p)) return { kinds: SMOKE_CHECK_KINDS, what: 'a smoke check' };
+function kindKeysAt(path: KeyPath): KindUnion | undefined {
+  const p = pattern(path);
+  if (/^phases\/#\/steps\/#$/.test(p)) return { kinds: STEP_KIND_KEYS, what: 'a step', noun: 'kind' };
+  if (/^phases\/#\/steps\/#\/smoke\/#$/.test(p))
+    return { kinds: SMOKE_CHECK_KINDS, what: 'a smoke check', noun: 'kind' };
   if (/^environments\/[^/]+\/secrets\/[^/]+$/.test(p))
-    return { kinds: SECRET_SOURCE_KINDS, what: 'a secret' };
+    return { kinds: SECRET_SOURCE_KINDS, what: 'a secret', noun: 'kind' };
+  if (/^environments\/[^/]+\/windows\/#$/.test(p))
+    return {
+      kinds: WINDOW_SCHEDULE_KINDS,
+      what: 'a window',
+      noun: 'schedule',
+      split: 'make it two windows, one with "cron" and one with "rrule", each with its duration and timezone',
+    };
+  return undefined;
+}
+
+/** Why a required key matters, where the bare "missing" would not say it. */
+function missingKeyHint(path: KeyPath): string | undefined {
+  const p = pattern(path);
+  if (/\/allow\/#\/reason$/.test(p))
+    return 'say why the finding is accepted: an exception without a reason cannot be audited';
+  if (/\/allow\/#\/until$/.test(p)) return 'an exception holds until a date, e.g. until: 2027-01-31';
+  if (/^environments\/[^/]+\/freezes\/#\/reason$/.test(p))
+    return 'say why, e.g. reason: Year-end freeze; it is shown to whoever tries to deploy';
+  if (/^environments\/[^/]+\/windows\/#\/timezone$/.test(p))
+    return 'a schedule needs its timezone, e.g. timezone: Europe/Berlin or timezone: UTC';
+  return undefined;
+}
+
+/** A hint for a wrong value, where the value itself shows the likely intent. */
+function valueHint(expectation: string, value: unknown): string | undefined {
+  // `PORT:` with nothing after it is null in YAML, not "", which surprises people.
+  if (value === null && expectation.includes('a string')) return 'write "" for an empty string';
+  if (expectation === PERCENT && typeof value === 'number' && value > 1) {
+    return value <= 100
+      ? `write ${value}% or ${value / 100}`
+      : 'write a percentage like 20% or a fraction like 0.2';
+  }
   return undefined;
 }
 
@@ -83,7 +140,7 @@ export function reportIssues(issues: readonly Issue[], data: unknown, problems: 
   // "enviroments:" is both an unknown key and a missing "environments"; saying the first (with its
   // did-you-mean) says it all, so a missing key that a misspelt sibling explains is left out.
   const misspelt = new Set<string>();
-  const missing: { path: KeyPath; message: string }[] = [];
+  const missing: { path: KeyPath; message: string; hint: string | undefined }[] = [];
 
   const report = (issue: Issue, base: KeyPath): void => {
     const path = [...base, ...(issue.path as (string | number)[])];
@@ -99,7 +156,7 @@ export function reportIssues(issues: readonly Issue[], data: unknown, problems: 
       const key = at.join('.');
       if (!kindReported.has(key)) {
         kindReported.add(key);
-        reportKindCount(at, present, union.kinds, union.what, value, problems);
+        reportKindCount(at, present, union, value, problems);
       }
       return;
     }
@@ -126,7 +183,7 @@ export function reportIssues(issues: readonly Issue[], data: unknown, problems: 
           if (near !== undefined) misspelt.add([...path, near].join('.'));
           problems.add([...path, key], `unknown key "${key}"`, {
             at: 'key',
-            hint: unknownKeyHint(key, allowed, path),
+            hint: unknownKeyHint(key, allowed, path, data),
           });
         }
         return;
@@ -141,7 +198,11 @@ export function reportIssues(issues: readonly Issue[], data: unknown, problems: 
         const value = valueAt(data, path);
         if (value === undefined && path.length > 0) {
           const key = String(path[path.length - 1]);
-          missing.push({ path, message: `missing required key "${key}": expected ${issue.message}` });
+          missing.push({
+            path,
+            message: `missing required key "${key}": expected ${issue.message}`,
+            hint: missingKeyHint(path),
+          });
         } else if (path.length === 0 && (value === null || value === undefined)) {
           problems.add(path, 'the process file is empty', { hint: 'run "slipway init" for a starter file' });
         } else {
@@ -152,31 +213,30 @@ export function reportIssues(issues: readonly Issue[], data: unknown, problems: 
   };
 
   const mismatch = (path: KeyPath, expectation: string, value: unknown) => {
-    // `PORT:` with nothing after it is null in YAML, not "", which surprises people.
-    const hint =
-      value === null && expectation.includes('a string') ? 'write "" for an empty string' : undefined;
-    problems.add(path, `expected ${expectation}, found ${show(value)}`, { hint });
+    problems.add(path, `expected ${expectation}, found ${show(value)}`, {
+      hint: valueHint(expectation, value),
+    });
   };
 
   for (const issue of issues) report(issue, []);
-  for (const { path, message } of missing) if (!misspelt.has(path.join('.'))) problems.add(path, message);
+  for (const { path, message, hint } of missing)
+    if (!misspelt.has(path.join('.'))) problems.add(path, message, { hint });
 }
 
 function reportKindCount(
   path: KeyPath,
   present: readonly string[],
-  kinds: readonly string[],
-  what: string,
+  { kinds, what, noun, split }: KindUnion,
   value: Record<string, unknown>,
   problems: ProblemList,
 ): void {
   if (present.length > 1) {
     problems.add(
       [...path, present[1] as string],
-      `${what} has exactly one kind, found ${quoteAll(present, ' and ')}`,
+      `${what} has exactly one ${noun}, found ${quoteAll(present, ' and ')}`,
       {
         at: 'key',
-        hint: `split it into ${present.length} separate entries`,
+        hint: split ?? `split it into ${present.length} separate entries`,
       },
     );
     return;
@@ -214,9 +274,15 @@ function bestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] |
   return best;
 }
 
-function unknownKeyHint(key: string, allowed: readonly string[], path: KeyPath): string | undefined {
+function unknownKeyHint(
+  key: string,
+  allowed: readonly string[],
+  path: KeyPath,
+  data: unknown,
+): string | undefined {
   const near = closest(key, allowed);
   if (near !== undefined) return `did you mean "${near}"?`;
+  const innerOwners = STEP_KIND_KEYS.filter((k) => KIND_KEYS_BY_KIND[k].includes(key));
   if (kindKeysAt(path)?.kinds === STEP_KIND_KEYS) {
     const owners = STEP_KIND_KEYS.filter((k) => STEP_KEYS_BY_KIND[k].includes(key));
     if (owners.length > 0) {
@@ -224,8 +290,20 @@ function unknownKeyHint(key: string, allowed: readonly string[], path: KeyPath):
         ? 'a step has exactly one kind key'
         : `"${key}" applies only to ${owners.join(', ')} steps`;
     }
+    // `expires: 48h` beside `approval:` rather than inside it.
+    const step = valueAt(data, path);
+    const own = innerOwners.find((k) => isMapping(step) && Object.hasOwn(step, k));
+    if (own !== undefined) return `"${key}" goes inside "${own}": ${own}: { …, ${key}: … }`;
+    if (innerOwners.length > 0) return `"${key}" applies only to ${innerOwners.join(', ')} steps`;
     const kind = closest(key, STEP_KIND_KEYS);
     if (kind !== undefined) return `did you mean "${kind}"?`;
+  }
+  // Inside a kind's own mapping: `checklist: { expires: 48h }`, `http: { timeout: 5s }`.
+  const parent = path.at(-1);
+  if (/^phases\/#\/steps\/#\/[^/]+$/.test(pattern(path)) && STEP_KIND_KEYS.includes(parent as never)) {
+    const kind = parent as StepKindKey;
+    if (STEP_KEYS_BY_KIND[kind].includes(key)) return `"${key}" goes on the step, beside "${kind}"`;
+    if (innerOwners.length > 0) return `"${key}" applies only to ${innerOwners.join(', ')} steps`;
   }
   return suggestionHint(key, allowed, 'allowed keys');
 }

@@ -45,10 +45,54 @@ export function durationMs(value: string | number): number {
   return typeof value === 'number' ? value : (parseDuration(value) as number);
 }
 
-const timeout = duration.refine((v) => {
-  const ms = durationMs(v);
-  return ms > 0 && ms <= MAX_TIMEOUT_MS;
-}, expected('a timeout above 0 and at most 7d'));
+/** A duration above 0 and at most a week: `what` names it in the message ("a timeout above 0 …"). */
+const boundedDuration = (what: string) =>
+  duration.refine(
+    (v) => {
+      const ms = durationMs(v);
+      return ms > 0 && ms <= MAX_TIMEOUT_MS;
+    },
+    expected(`${what} above 0 and at most 7d`),
+  );
+const timeout = boundedDuration('a timeout');
+const positiveDuration = duration.refine((v) => durationMs(v) > 0, expected('a duration above 0'));
+
+/** Also what schema-issues matches to add a "write 20% or 0.2" hint. */
+export const PERCENT = 'a percentage like 20% or a fraction from 0 to 1 like 0.2';
+const PERCENT_PATTERN = /^(\d+(\.\d+)?)%$/;
+/** `'20%'` or `0.2`; a bare 20 is refused rather than read as 2000%. */
+const percent = z.union(
+  [
+    z
+      .string()
+      .regex(PERCENT_PATTERN, { error: PERCENT, abort: true })
+      .refine((v) => Number.parseFloat(v) <= 100, expected(PERCENT)),
+    z.number({ error: PERCENT }).min(0, { error: PERCENT }).max(1, { error: PERCENT }),
+  ],
+  expected(PERCENT),
+);
+
+/** The fraction of a value that passed `percent`. */
+export function fraction(value: string | number): number {
+  return typeof value === 'number' ? value : Number.parseFloat(value) / 100;
+}
+
+const COUNT = 'a whole number, 0 or more';
+const count = z.int(expected(COUNT)).min(0, expected(COUNT));
+const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** Epoch ms of a `YYYY-MM-DD` date's UTC midnight, or undefined when there is no such day. */
+export function utcDateMs(text: string): number | undefined {
+  const m = DATE_PATTERN.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const ms = Date.UTC(y, mo - 1, d);
+  const date = new Date(ms);
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d
+    ? ms
+    : undefined;
+}
+const DATE = 'a date like 2027-01-31';
+const date = z.string(expected(DATE)).refine((v) => utcDateMs(v) !== undefined, expected(DATE));
 
 /** Scalars are accepted where a string is meant (`PORT: 4311`), and kept as written. */
 const scalar = z.union([z.string(), z.number(), z.boolean()], expected('a string, number or true/false'));
@@ -70,21 +114,26 @@ const command = z
 const STATUS = expected('an HTTP status code from 100 to 599');
 const status = z.int(STATUS).min(100, STATUS).max(599, STATUS);
 
+const httpUrl = z
+  .string()
+  .regex(/^(https?:\/\/|\{\{)/, expected('an http:// or https:// URL'))
+  .describe(`The URL to request. ${TEMPLATES}; not secrets (URLs end up in logs).`);
+const httpMethod = z
+  .enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+  .optional()
+  .meta({ description: 'HTTP method.', default: DEFAULTS.httpMethod });
+const httpHeaders = z
+  .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, expected('an HTTP header name')), scalar)
+  .optional()
+  .describe(`Request headers. ${TEMPLATES}, and {{ secrets.NAME }}.`);
+const httpBody = z.string().optional().describe(`Request body. ${TEMPLATES}, and {{ secrets.NAME }}.`);
+
 const httpCheck = z
   .strictObject({
-    url: z
-      .string()
-      .regex(/^(https?:\/\/|\{\{)/, expected('an http:// or https:// URL'))
-      .describe(`The URL to request. ${TEMPLATES}; not secrets (URLs end up in logs).`),
-    method: z
-      .enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
-      .optional()
-      .meta({ description: 'HTTP method.', default: DEFAULTS.httpMethod }),
-    headers: z
-      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, expected('an HTTP header name')), scalar)
-      .optional()
-      .describe(`Request headers. ${TEMPLATES}, and {{ secrets.NAME }}.`),
-    body: z.string().optional().describe(`Request body. ${TEMPLATES}, and {{ secrets.NAME }}.`),
+    url: httpUrl,
+    method: httpMethod,
+    headers: httpHeaders,
+    body: httpBody,
     expect: z
       .strictObject({
         status: z
@@ -150,6 +199,29 @@ const attemptFields = {
     ),
 };
 
+/** `auto:` of a checklist item: `step` (same phase) or `phase.step`. */
+const AUTO_PATTERN = /^([a-z][a-z0-9-]*\.)?[a-z][a-z0-9-]*$/;
+const REQUIRE = 'all, any, or a number of approvers (1 or more)';
+const RATE = 'a number of requests per second above 0';
+const COVERAGE = 'a percentage from 0 to 100';
+const coveragePercent = z.number(expected(COVERAGE)).min(0, expected(COVERAGE)).max(100, expected(COVERAGE));
+
+const reportPath = (what: string) =>
+  text.describe(`Path or glob of ${what}, relative to the process file's folder. ${TEMPLATES}.`);
+
+/** Known findings accepted for a while; each needs a reason, or the exception cannot be audited. */
+const allowList = (id: string) =>
+  z
+    .array(
+      z.strictObject({
+        id: text.describe(`What is allowed: ${id}.`),
+        until: date.describe('The last day (UTC) the exception holds, e.g. 2027-01-31.'),
+        reason: text.describe('Why it is accepted, e.g. "false positive, see SEC-12".'),
+      }),
+    )
+    .optional()
+    .describe('Findings that do not count against `max`, each until a date and with a reason.');
+
 const isSafeDest = (dest: string) => !/^([\\/]|[A-Za-z]:)/.test(dest) && !dest.split(/[\\/]/).includes('..');
 
 /** One schema per step kind, in the order of `STEP_KINDS`: a step holds exactly one kind key. */
@@ -161,18 +233,47 @@ const stepKinds = {
       ...stepBase,
       checklist: z.strictObject({
         item: text.describe('The checklist item, e.g. "Rollback plan prepared".'),
-        role: roleName.describe('The role whose members may tick it (`slipway check`).'),
+        role: roleName
+          .optional()
+          .describe('The role whose members may tick it (`slipway check`). Required unless `auto` is set.'),
+        auto: z
+          .string()
+          .regex(AUTO_PATTERN, expected('a step id, or phase.step for a step of an earlier phase'))
+          .optional()
+          .describe(
+            'Ticked by Slipway when this earlier step succeeds: a step id of the same phase, or phase.step. ' +
+              'The step must run before the item in every environment the item does.',
+          ),
       }),
     })
-    .describe('Wait until a member of a role ticks a checklist item.'),
+    .describe(
+      'Wait until a checklist item is ticked: by a member of a role, or automatically by an earlier step.',
+    ),
   approval: z
     .strictObject({
       ...stepBase,
       approval: z.strictObject({
-        roles: z.array(roleName).min(1).describe('Every listed role must approve (one member each).'),
+        roles: z.array(roleName).min(1).describe('The roles whose members may approve.'),
+        require: z
+          .union(
+            [z.enum(['all', 'any'], expected(REQUIRE)), z.int(expected(REQUIRE)).min(1, expected(REQUIRE))],
+            expected(REQUIRE),
+          )
+          .optional()
+          .meta({
+            description:
+              'all: one member of every listed role; any: one member of any of them; a number n: n different ' +
+              'people holding any of the roles.',
+            default: DEFAULTS.approvalRequire,
+          }),
+        expires: positiveDuration
+          .optional()
+          .describe(
+            'Fail the deployment when the gate is not cleared this long after it opened. Default: never.',
+          ),
       }),
     })
-    .describe('Wait for approval by one member of each listed role.'),
+    .describe('Wait for approval by members of the listed roles.'),
   release: z
     .strictObject({
       ...stepBase,
@@ -235,6 +336,124 @@ const stepKinds = {
         .min(1),
     })
     .describe('A group of quick checks that must all pass.'),
+  junit: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      junit: z.strictObject({
+        path: reportPath('JUnit XML report(s)'),
+        minTests: count
+          .optional()
+          .meta({ description: 'Fewest tests that must have run.', default: DEFAULTS.junitMinTests }),
+        maxFailures: count
+          .optional()
+          .meta({ description: 'Failed plus errored tests allowed.', default: DEFAULTS.junitMaxFailures }),
+        maxSkipped: count.optional().describe('Skipped tests allowed. Default: not limited.'),
+      }),
+    })
+    .describe('Gate on JUnit XML test reports: failures, skips and a minimum number of tests.'),
+  sarif: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      sarif: z.strictObject({
+        path: reportPath('a SARIF 2.1 log'),
+        max: z
+          .strictObject({ error: count.optional(), warning: count.optional(), note: count.optional() })
+          .optional()
+          .meta({
+            description: 'Most findings allowed per level; a level not listed is not limited.',
+            default: DEFAULTS.sarifMax,
+          }),
+        allow: allowList('a rule id, e.g. js/xss'),
+      }),
+    })
+    .describe('Gate on the findings of a static analysis (SARIF) log.'),
+  'npm-audit': z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      'npm-audit': z.strictObject({
+        path: reportPath('the output of `npm audit --json`'),
+        max: z
+          .strictObject({
+            critical: count.optional(),
+            high: count.optional(),
+            moderate: count.optional(),
+            low: count.optional(),
+            info: count.optional(),
+          })
+          .optional()
+          .meta({
+            description: 'Most vulnerabilities allowed per severity; a severity not listed is not limited.',
+            default: DEFAULTS.npmAuditMax,
+          }),
+        allow: allowList('an advisory (GHSA-…, CVE-…, its number) or a package name'),
+      }),
+    })
+    .describe('Gate on the vulnerabilities `npm audit --json` reported.'),
+  benchmark: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      benchmark: z.strictObject({
+        path: reportPath('benchmark results: [{ name, value, unit? }] or hyperfine --export-json'),
+        better: z.enum(['smaller', 'bigger']).optional().meta({
+          description: 'smaller for times, bigger for throughput.',
+          default: DEFAULTS.benchmarkBetter,
+        }),
+        threshold: percent.optional().meta({
+          description: "How much worse than the last good deployment's result a benchmark may get.",
+          default: DEFAULTS.benchmarkThreshold,
+        }),
+      }),
+    })
+    .describe(
+      "Compare benchmark results with the last good deployment's; a regression beyond the threshold fails.",
+    ),
+  coverage: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      coverage: z.strictObject({
+        path: reportPath('an lcov (lcov.info) or Cobertura XML coverage report'),
+        minLines: coveragePercent.describe('Least line coverage, in percent (0-100).'),
+        minBranches: coveragePercent
+          .optional()
+          .describe('Least branch coverage, in percent. Default: not checked.'),
+      }),
+    })
+    .describe('Gate on test coverage.'),
+  load: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      load: z.strictObject({
+        url: httpUrl,
+        method: httpMethod,
+        headers: httpHeaders,
+        body: httpBody,
+        rate: z.number(expected(RATE)).positive(expected(RATE)).describe('Requests per second.'),
+        duration: boundedDuration('a duration').describe('How long to keep up the load.'),
+        connections: z
+          .int(expected('a whole number, 1 or more'))
+          .min(1, expected('a whole number, 1 or more'))
+          .optional()
+          .meta({ description: 'Concurrent connections.', default: DEFAULTS.loadConnections }),
+        maxP95: positiveDuration.optional().describe('Fail when the 95th percentile latency is higher.'),
+        maxP99: positiveDuration.optional().describe('Fail when the 99th percentile latency is higher.'),
+        maxErrorRate: percent.optional().meta({
+          description: 'Share of requests that may fail (errors, non-2xx/3xx statuses).',
+          default: DEFAULTS.loadMaxErrorRate,
+        }),
+        regression: percent.optional().meta({
+          description:
+            "How much worse than the last good deployment's run p95 latency and throughput may get.",
+          default: DEFAULTS.loadRegression,
+        }),
+      }),
+    })
+    .describe("Drive a URL at a fixed rate; gate on limits and on the last good deployment's numbers."),
 } as const;
 
 export type StepKindKey = keyof typeof stepKinds;
@@ -243,10 +462,23 @@ export const STEP_KIND_KEYS = Object.keys(stepKinds) as StepKindKey[];
 /** Kind keys of a smoke check and of a secret source, in the order of their unions below. */
 export const SMOKE_CHECK_KINDS = ['http', 'run'] as const;
 export const SECRET_SOURCE_KINDS = ['env', 'file'] as const;
+/** A window's schedule keys, in the order of its union's branches. */
+export const WINDOW_SCHEDULE_KINDS = ['cron', 'rrule'] as const;
 
 /** Every key some step kind allows, for "`timeout` belongs to other kinds" hints. */
 export const STEP_KEYS_BY_KIND: Readonly<Record<StepKindKey, readonly string[]>> = Object.fromEntries(
   STEP_KIND_KEYS.map((k) => [k, Object.keys(stepKinds[k].shape)]),
+) as Record<StepKindKey, string[]>;
+
+/** The keys inside each kind's own mapping (`approval: { roles, require, expires }`), for "belongs inside" hints. */
+export const KIND_KEYS_BY_KIND: Readonly<Record<StepKindKey, readonly string[]>> = Object.fromEntries(
+  STEP_KIND_KEYS.map((k) => {
+    let inner = (stepKinds[k].shape as Record<string, z.ZodType>)[k];
+    // `release:` and `restart:` may be empty, `config:` is a list of mappings.
+    if (inner instanceof z.ZodNullable) inner = inner.unwrap() as z.ZodType;
+    if (inner instanceof z.ZodArray) inner = inner.element as z.ZodType;
+    return [k, inner instanceof z.ZodObject ? Object.keys(inner.shape) : []];
+  }),
 ) as Record<StepKindKey, string[]>;
 
 const step = z.union(
@@ -259,6 +491,12 @@ const step = z.union(
     stepKinds.config,
     stepKinds.restart,
     stepKinds.smoke,
+    stepKinds.junit,
+    stepKinds.sarif,
+    stepKinds['npm-audit'],
+    stepKinds.benchmark,
+    stepKinds.coverage,
+    stepKinds.load,
   ],
   expected(`a step: a mapping with an id and one of ${Object.keys(stepKinds).join(', ')}`),
 );
@@ -277,6 +515,33 @@ const service = z
 const vars = z
   .record(nameKey('a var name'), scalar)
   .describe('Values for {{ vars.NAME }}; numbers and booleans are kept as written.');
+
+const timezone = text.describe('An IANA timezone, e.g. Europe/Berlin, America/New_York or UTC.');
+const INSTANT = 'a date like 2026-12-20, or a date and time like 2026-12-20T18:00';
+const instant = z.string(expected(INSTANT)).min(1, expected(INSTANT));
+
+const windowFields = {
+  duration: boundedDuration('a window length').describe('How long the window stays open, e.g. 4h.'),
+  timezone: timezone.describe('The IANA timezone the schedule is read in, e.g. Europe/Berlin or UTC.'),
+};
+/** A window opens on a cron schedule or an RRULE: exactly one of the two, as a union of two shapes. */
+const window = z.union(
+  [
+    z.strictObject({
+      cron: text.describe(
+        'When the window opens: minute hour day-of-month month day-of-week, e.g. "0 22 * * 1-5".',
+      ),
+      ...windowFields,
+    }),
+    z.strictObject({
+      rrule: text.describe(
+        'When the window opens, as an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA;BYHOUR=2.',
+      ),
+      ...windowFields,
+    }),
+  ],
+  expected('a window: { cron, duration, timezone } or { rrule, duration, timezone }'),
+);
 
 const environment = z.strictObject({
   target: z
@@ -322,6 +587,36 @@ const environment = z.strictObject({
     })
     .optional(),
   service: service.optional(),
+  windows: z
+    .array(window)
+    .optional()
+    .describe('Maintenance windows: target-changing phases run only inside one. Default: any time.'),
+  freezes: z
+    .array(
+      z.strictObject({
+        from: instant.describe('First moment of the freeze. A date alone means its start.'),
+        to: instant.describe(
+          'When the freeze ends. A date alone means the end of that day: it is frozen too.',
+        ),
+        reason: text.describe('Why, e.g. "Year-end freeze"; shown to whoever tries to deploy.'),
+      }),
+    )
+    .optional()
+    .describe('Periods in which nothing is deployed, except as an approved emergency.'),
+  freezeTimezone: timezone
+    .optional()
+    .describe(
+      "How freeze dates and times without an offset are read. Default: the first window's timezone, else UTC.",
+    ),
+  emergency: z
+    .strictObject({
+      approvers: z.array(roleName).min(1).optional().meta({
+        description: 'Roles that must all approve a deployment outside a window or during a freeze.',
+        default: DEFAULTS.emergencyApprovers,
+      }),
+    })
+    .optional()
+    .describe('Deploying outside the windows or during a freeze.'),
 });
 
 const phase = z.strictObject({
@@ -332,6 +627,16 @@ const phase = z.strictObject({
     .min(1)
     .optional()
     .describe('Environments this phase runs for. Default: all.'),
+  window: z
+    .boolean()
+    .optional()
+    .describe(
+      "Whether the phase runs only inside the environment's maintenance windows and outside its freezes. " +
+        'Default: true when it changes the target (a release, config or restart step, or a run step on: target).',
+    ),
+  expectedDuration: boundedDuration('a duration')
+    .optional()
+    .describe('How long the phase takes: it starts only when the window stays open that long.'),
   steps: z.array(step).min(1).describe('Run in order; each step holds exactly one kind key.'),
 });
 
@@ -346,6 +651,19 @@ export const processSchema = z
       .record(roleName, z.array(text).describe('User names (OS user or SLIPWAY_USER).'))
       .optional()
       .describe('Who may tick checklist items and approve: role name → members.'),
+    policy: z
+      .strictObject({
+        starterCannotApprove: z.boolean().optional().meta({
+          description: 'Whoever started a deployment cannot approve it.',
+          default: DEFAULTS.starterCannotApprove,
+        }),
+        onePersonOneRole: z.boolean().optional().meta({
+          description: 'One person fills only one role of an approval gate.',
+          default: DEFAULTS.onePersonOneRole,
+        }),
+      })
+      .optional()
+      .describe('Separation of duties for approvals.'),
     artifact: z
       .strictObject({
         path: text.describe(

@@ -30,7 +30,7 @@ describe('STARTER_PROCESS', () => {
     expect(staging?.steps.at(-1)).toMatchObject({ kind: 'approval', roles: ['qa'] });
   });
 
-  it("has every item of the seed's checklists, each ticked by a declared role", () => {
+  it("has every item of the seed's checklists", () => {
     const items = p.phases.flatMap((ph) =>
       ph.steps.filter((s): s is ChecklistStep => s.kind === 'checklist').map((s) => s.item),
     );
@@ -47,5 +47,68 @@ describe('STARTER_PROCESS', () => {
     }
     expect(items.some((i) => i.startsWith('Stakeholders notified'))).toBe(true);
     expect(Object.keys(p.roles)).toEqual(['developer', 'qa', 'devops', 'security', 'pm']);
+  });
+
+  it('ticks the items a step proves automatically, the others by role', () => {
+    const checklist = p.phases
+      .flatMap((ph) => ph.steps)
+      .filter((s): s is ChecklistStep => s.kind === 'checklist');
+    const automatic = Object.fromEntries(checklist.filter((s) => s.auto).map((s) => [s.item, s.auto]));
+    expect(automatic).toEqual({
+      'Development testing completed': { phase: 'test', step: 'test-results' },
+      'Security scan passed': { phase: 'test', step: 'audit' },
+      'Staging deployment successful': { phase: 'staging', step: 'smoke' },
+    });
+    expect(checklist.filter((s) => !s.auto).every((s) => s.role !== undefined)).toBe(true);
+  });
+
+  it('gates testing on its reports and staging on a load test', () => {
+    const kinds = (id: string) => p.phases.find((ph) => ph.id === id)?.steps.map((s) => s.kind) ?? [];
+    expect(kinds('test')).toEqual(expect.arrayContaining(['junit', 'npm-audit', 'coverage', 'benchmark']));
+    const staging = kinds('staging');
+    expect(staging.indexOf('load')).toBeGreaterThan(staging.indexOf('smoke'));
+  });
+
+  it('deploys production in a weekday-evening window, after a go-ahead that expires', () => {
+    expect(p.environments.production?.windows).toEqual([
+      { cron: '0 18 * * 1-5', durationMs: 3 * 3_600_000, timezone: 'UTC' },
+    ]);
+    expect(p.environments.production?.freezes).toEqual([]);
+    expect(p.environments.production?.emergencyApprovers).toEqual(['devops', 'pm']);
+    expect(p.environments.staging?.windows).toEqual([]);
+    expect(p.phases.map((ph) => [ph.id, ph.windowed])).toEqual([
+      ['plan', false],
+      ['test', false],
+      ['staging', true],
+      ['production', true],
+      ['validate', false],
+    ]);
+    expect(p.phases.find((ph) => ph.id === 'production')?.expectedDurationMs).toBe(30 * 60_000);
+    const goAhead = p.phases.flatMap((ph) => ph.steps).find((s) => s.id === 'go-ahead');
+    expect(goAhead).toMatchObject({ kind: 'approval', rule: { mode: 'all' }, expiresMs: 24 * 3_600_000 });
+    expect(p.policy).toEqual({ starterCannotApprove: true, onePersonOneRole: true });
+  });
+
+  it('keeps the commented freeze and allow examples valid', () => {
+    const uncommented = STARTER_PROCESS.replace('# freezes:', 'freezes:')
+      .replace('#   - { from:', '  - { from:')
+      .replace('# allow: [', 'allow: [');
+    const q = compileProcess(uncommented, '/srv/my-app/slipway.yaml');
+    expect(q.environments.production?.freezes).toEqual([
+      {
+        fromMs: Date.parse('2026-12-20T00:00:00Z'),
+        toMs: Date.parse('2027-01-05T00:00:00Z'),
+        reason: 'Year-end freeze',
+      },
+    ]);
+    expect(q.phases.flatMap((ph) => ph.steps).find((s) => s.id === 'audit')).toMatchObject({
+      allow: [
+        {
+          id: 'GHSA-xxxx-xxxx-xxxx',
+          untilMs: Date.parse('2027-02-01T00:00:00Z'),
+          reason: 'not reachable, see SEC-12',
+        },
+      ],
+    });
   });
 });

@@ -146,6 +146,13 @@ function templateFields(file: ProcessFile): Field[] {
           else run([...path, 'smoke', i], check, envs);
         });
       }
+      // A load step's request is an HTTP request: the same rules apply.
+      if ('load' in step) http([...path, 'load'], step.load, envs);
+      if ('junit' in step) add([...path, 'junit', 'path'], step.junit.path, 'path', envs);
+      if ('sarif' in step) add([...path, 'sarif', 'path'], step.sarif.path, 'path', envs);
+      if ('npm-audit' in step) add([...path, 'npm-audit', 'path'], step['npm-audit'].path, 'path', envs);
+      if ('benchmark' in step) add([...path, 'benchmark', 'path'], step.benchmark.path, 'path', envs);
+      if ('coverage' in step) add([...path, 'coverage', 'path'], step.coverage.path, 'path', envs);
     });
   });
   return out;

@@ -82,6 +82,16 @@ export interface DeploymentView {
   rollback?: RollbackView;
   /** Number of runner take-overs after the first (crash resumes). */
   resumes: number;
+  /** Set while the deployment waits for a maintenance window (or the end of a freeze). */
+  window?: {
+    readonly phase: string;
+    readonly step: string;
+    readonly opensAt: string;
+    readonly closesAt: string | null;
+    readonly reason: string;
+  };
+  /** An emergency deployment: not held by windows or freezes, but by extra approvals. */
+  readonly emergency?: { readonly reason: string };
   lastSeq: number;
   /** Type of the last event applied. */
   lastEventType: string;
@@ -126,6 +136,7 @@ export function viewDeployment(events: readonly AnyStoredEvent[]): DeploymentVie
     phases,
     facts: {},
     resumes: 0,
+    ...(c.emergency ? { emergency: c.emergency } : {}),
     lastSeq: 1,
     lastEventType: 'deployment.created',
     spawned: [],
@@ -255,6 +266,26 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       }
       break;
     }
+    case 'window.waiting':
+      view.window = { ...e.payload };
+      break;
+    case 'window.opened':
+      delete view.window;
+      break;
+    case 'gate.expired': {
+      const s = stepOf(e.payload.phase, e.payload.step);
+      if (!s) break;
+      s.status = 'failed';
+      s.awaiting = [];
+      s.finishedAt = e.at;
+      s.error = {
+        code: 'SLW_GATE_EXPIRED',
+        message: `"${s.id}" was not cleared in time (open since ${e.payload.openedAt})`,
+      };
+      const p = phaseOf(e.payload.phase);
+      if (p) p.status = 'failed';
+      break;
+    }
     case 'rollback.started':
       view.rollback = {
         reason: e.payload.reason,
@@ -297,7 +328,16 @@ export function allSteps(view: DeploymentView): StepView[] {
   return view.phases.flatMap((p) => p.steps);
 }
 
-/** The gate a waiting deployment waits at. */
+/** The gate a waiting deployment waits at (none while it waits for a window). */
 export function openGate(view: DeploymentView): StepView | undefined {
   return allSteps(view).find((s) => s.status === 'waiting');
+}
+
+/** When the open gate of a view expires (epoch ms), if it has an expiry. */
+export function gateExpiry(view: DeploymentView, gate: StepView): number | undefined {
+  const planned = view.plan.phases.find((p) => p.id === gate.phase)?.steps.find((s) => s.id === gate.id);
+  const expires = planned?.gate?.expiresMs;
+  return expires === undefined || gate.startedAt === undefined
+    ? undefined
+    : Date.parse(gate.startedAt) + expires;
 }

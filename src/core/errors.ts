@@ -71,6 +71,11 @@ export const ERROR_CATALOGUE = {
     category: 'failed',
     summary: 'Slipway stopped while a non-idempotent step was running; it is not re-run.',
   },
+  SLW_GATE_EXPIRED: { category: 'failed', summary: 'An approval gate was not cleared before its expiry.' },
+  SLW_WINDOW_NEVER: {
+    category: 'bad-input',
+    summary: 'No maintenance window (outside freezes) can ever fit the deployment.',
+  },
   SLW_GATE_REJECTED: { category: 'failed', summary: 'A gate was rejected by a member of an awaited role.' },
   SLW_ROLLBACK_FAILED: {
     category: 'failed',

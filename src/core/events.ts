@@ -109,7 +109,8 @@ export interface EventPayloads {
     readonly phase: string;
     readonly step: string;
     readonly opensAt: string;
-    readonly closesAt: string;
+    /** Null when nothing closes it within the search horizon. */
+    readonly closesAt: string | null;
     readonly reason: string;
   };
   'window.opened': { readonly phase: string; readonly step: string };

@@ -27,6 +27,8 @@ const plan: Plan = {
   gates: [],
   missingPromotions: [],
   autoRollback: true,
+  emergency: false,
+  people: {},
 };
 
 /** A log: the created event plus these, stamped as a store would. */

@@ -1,6 +1,6 @@
 /** Decides what a runner does next from a deployment's view alone — the heart of resuming after a crash. Pure. */
 
-import type { DeploymentView, StepView } from './deployment-view.js';
+import { type DeploymentView, gateExpiry, type StepView } from './deployment-view.js';
 
 export type NextAction =
   | { readonly kind: 'start-phase'; readonly phase: string }
@@ -15,6 +15,10 @@ export type NextAction =
   | { readonly kind: 'interrupted'; readonly phase: string; readonly step: string; readonly attempt: number }
   | { readonly kind: 'open-gate'; readonly phase: string; readonly step: string }
   | { readonly kind: 'wait'; readonly phase: string; readonly step: string }
+  /** An approval gate outlived its expiry. */
+  | { readonly kind: 'expire'; readonly phase: string; readonly step: string; readonly openedAt: string }
+  /** Waiting for a maintenance window: check whether it is open now. */
+  | { readonly kind: 'window'; readonly phase: string; readonly step: string; readonly opensAt: string }
   | { readonly kind: 'finish-phase'; readonly phase: string }
   | {
       readonly kind: 'fail';
@@ -29,15 +33,24 @@ export type NextAction =
 
 const GATE_KINDS = new Set(['checklist', 'approval']);
 
-export function nextAction(view: DeploymentView): NextAction {
+/** `nowMs` matters only for gate expiry; everything else follows from the log. */
+export function nextAction(view: DeploymentView, nowMs = 0): NextAction {
   if (view.state === 'rolling-back') return { kind: 'rollback' };
   if (view.state === 'succeeded' || view.state === 'failed' || view.state === 'rolled-back')
     return { kind: 'done' };
+  if (view.window) {
+    return { kind: 'window', phase: view.window.phase, step: view.window.step, opensAt: view.window.opensAt };
+  }
   for (const phase of view.phases) {
     if (phase.status === 'succeeded') continue;
     for (const step of phase.steps) {
       if (step.status === 'succeeded') continue;
       const action = stepAction(step);
+      if (action.kind === 'wait' && step.startedAt !== undefined) {
+        const expiry = gateExpiry(view, step);
+        if (expiry !== undefined && nowMs >= expiry)
+          return { kind: 'expire', ...ids(step), openedAt: step.startedAt };
+      }
       if (phase.status === 'pending' && (action.kind === 'run-step' || action.kind === 'open-gate')) {
         return { kind: 'start-phase', phase: phase.id };
       }
@@ -46,6 +59,10 @@ export function nextAction(view: DeploymentView): NextAction {
     return { kind: 'finish-phase', phase: phase.id };
   }
   return { kind: 'succeed' };
+}
+
+function ids(step: StepView): { phase: string; step: string } {
+  return { phase: step.phase, step: step.id };
 }
 
 function stepAction(step: StepView): NextAction {

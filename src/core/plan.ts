@@ -1,7 +1,7 @@
 /** Planning: what a deployment of a release to an environment will do. Pure: no I/O. */
 
 import { formatDuration } from './duration.js';
-import { type ApprovalRule, isGate, type Process, phasesFor, type StepSpec } from './process.js';
+import { type ApprovalRule, deploymentPhases, isGate, type Process, type StepSpec } from './process.js';
 
 export interface PlannedStep {
   readonly id: string;
@@ -36,6 +36,19 @@ export interface PlanContext {
   readonly currentRelease: string | null;
   /** Environments in which this release already succeeded. */
   readonly succeededIn: readonly string[];
+  /** An emergency deployment (extra approvals, not held by windows or freezes). */
+  readonly emergency?: boolean;
+  /** The environment's maintenance window as it stands now, when it has windows or freezes. */
+  readonly window?: PlanWindow;
+}
+
+/** The maintenance window at planning time, in words and instants. */
+export interface PlanWindow {
+  readonly open: boolean;
+  /** e.g. "open until 2026-12-05 02:00 Europe/Berlin" or "opens 2026-12-04 22:00 Europe/Berlin (21:00 UTC)". */
+  readonly description: string;
+  readonly opensAt?: string;
+  readonly closesAt?: string;
 }
 
 export interface Plan {
@@ -50,12 +63,16 @@ export interface Plan {
   /** Environments that must have run this release first, and are still missing. */
   readonly missingPromotions: readonly string[];
   readonly autoRollback: boolean;
+  readonly emergency: boolean;
+  readonly window?: PlanWindow;
+  /** Members of each role a gate of this plan awaits: who must act. */
+  readonly people: Readonly<Record<string, readonly string[]>>;
 }
 
 export function planDeployment(process: Process, ctx: PlanContext): Plan {
   const env = process.environments[ctx.environment];
   if (!env) throw new Error(`planDeployment: unknown environment ${ctx.environment}`);
-  const phases = phasesFor(process, ctx.environment).map(
+  const phases = deploymentPhases(process, ctx.environment, ctx.emergency === true).map(
     (phase): PlannedPhase => ({ id: phase.id, name: phase.name, steps: phase.steps.map(planStep) }),
   );
   const gates = phases.flatMap((ph) =>
@@ -71,6 +88,14 @@ export function planDeployment(process: Process, ctx: PlanContext): Plan {
     gates,
     missingPromotions: env.requires.filter((r) => !ctx.succeededIn.includes(r)),
     autoRollback: env.rollback.auto,
+    emergency: ctx.emergency === true,
+    ...(ctx.window ? { window: ctx.window } : {}),
+    people: Object.fromEntries(
+      [...new Set(phases.flatMap((p) => p.steps.flatMap((s) => s.gate?.roles ?? [])))].map((r) => [
+        r,
+        process.roles[r] ?? [],
+      ]),
+    ),
   };
 }
 

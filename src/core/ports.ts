@@ -22,6 +22,8 @@ export interface DeploymentRecord {
   readonly reason: string | null;
   /** Sequence number of the last event. */
   readonly lastSeq: number;
+  /** Started as an emergency (outside a window or in a freeze, with extra approvals). */
+  readonly emergency: boolean;
 }
 
 export interface ListDeploymentsFilter {

@@ -328,6 +328,12 @@ export const STEP_KINDS: readonly StepKind[] = [
   'config',
   'restart',
   'smoke',
+  'junit',
+  'sarif',
+  'npm-audit',
+  'benchmark',
+  'coverage',
+  'load',
 ];
 export const GATE_KINDS: ReadonlySet<StepKind> = new Set(['checklist', 'approval']);
 
@@ -338,4 +344,32 @@ export function isGate(step: StepSpec): step is ChecklistStep | ApprovalStep {
 /** The phases (with their steps) that a deployment to `environment` goes through, in order. */
 export function phasesFor(process: Process, environment: string): readonly PhaseSpec[] {
   return process.phases.filter((p) => p.environments === undefined || p.environments.includes(environment));
+}
+
+export const EMERGENCY_PHASE = 'emergency';
+export const EMERGENCY_STEP = 'emergency-approval';
+
+/**
+ * The phases a deployment goes through. An emergency deployment (outside a window or in a freeze) begins
+ * with the extra approvals its environment demands.
+ */
+export function deploymentPhases(
+  process: Process,
+  environment: string,
+  emergency: boolean,
+): readonly PhaseSpec[] {
+  const phases = phasesFor(process, environment);
+  const env = process.environments[environment];
+  if (!emergency || !env) return phases;
+  const approval: ApprovalStep = {
+    kind: 'approval',
+    id: EMERGENCY_STEP,
+    name: 'Emergency approval',
+    roles: env.emergencyApprovers,
+    rule: { mode: 'all' },
+    timeoutMs: 0,
+    retry: { count: 0, delayMs: 0, maxDelayMs: 0 },
+    idempotent: true,
+  };
+  return [{ id: EMERGENCY_PHASE, name: 'Emergency approval', windowed: false, steps: [approval] }, ...phases];
 }

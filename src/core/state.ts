@@ -40,6 +40,8 @@ const TABLE: Readonly<Record<DeploymentState, Partial<Record<EventType, Deployme
     'gate.expired': 'running',
     'window.waiting': 'same',
     'window.opened': 'running',
+    // A wait that can never end (no window fits) ends the deployment; nothing on the target changed meanwhile.
+    'deployment.failed': 'failed',
   },
   'rolling-back': {
     'deployment.runner': 'same',

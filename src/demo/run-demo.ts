@@ -26,6 +26,8 @@ const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/notes/', import.meta.u
 const MARKER = '.slipway-demo';
 const RELEASES = ['v1', 'v2', 'v3'] as const;
 const STARTER: Actor = { user: 'dev', via: 'demo' };
+/** How long the demo's freeze holds production v1: long enough to see, short enough for a one-minute demo. */
+const FREEZE_MS = 4000;
 
 export interface DemoOptions {
   /** Folder to build the demo in; replaced if it holds an earlier demo. */
@@ -52,6 +54,8 @@ export interface DemoResult {
   readonly processFile: string;
   readonly store: string;
   readonly deployments: readonly DemoDeployment[];
+  /** The gates worth pointing at: QA sign-off, security gate, the wait for the window. */
+  readonly highlights: readonly string[];
   /** What production's /version answered after the rollback. */
   readonly productionAnswers: string;
   readonly productionUrl: string;
@@ -86,9 +90,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ['staging', 'v3', 'v3 adds search; staging runs with the search flag off'],
       ['production', 'v3', 'production has search on: v3 breaks there, Slipway must roll back to v2'],
     ];
+    let current = processDef;
+    const highlights: string[] = [];
     for (const [environment, release, story] of steps) {
       options.say(`\n━━ ${release} → ${environment}: ${story}`);
-      const view = await deployThroughGates(engine, store, processDef, environment, release, options.say);
+      if (environment === 'production' && release === 'v1') {
+        // A person's change to the process, as it happens: the PM freezes production for a few seconds.
+        const until = Math.ceil((Date.now() + FREEZE_MS) / 1000) * 1000;
+        await addFreeze(processFile, until, 'the v1 launch announcement goes out first');
+        current = compileProcess(await readFile(processFile, 'utf8'), processFile);
+        options.say(`  pat (pm) freezes production until ${new Date(until).toISOString().slice(11, 19)} UTC`);
+      }
+      const view = await deployThroughGates(engine, store, current, environment, release, options.say);
+      highlights.push(...highlightsOf(view), ...(await windowWait(store, view)));
       deployments.push({
         id: view.id,
         environment,
@@ -107,6 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       processFile,
       store: storeFile,
       deployments,
+      highlights,
       productionAnswers,
       productionUrl,
       rollbackReason: last?.state === 'rolled-back' ? last.reason : null,
@@ -149,6 +164,42 @@ async function deployThroughGates(
     view = await engine.run(view.id);
   }
   return view;
+}
+
+/** Adds a freeze to the production environment of the demo's process file. */
+async function addFreeze(file: string, untilMs: number, reason: string): Promise<void> {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const text = await readFile(file, 'utf8');
+  const anchor = "      - { cron: '0 * * * *', duration: 1h, timezone: UTC }\n";
+  if (!text.includes(anchor))
+    throw new Error('the demo process file has no production window to add a freeze next to');
+  const freeze = `    freezes:\n      - { from: '${iso(untilMs - 3_600_000)}', to: '${iso(untilMs)}', reason: '${reason}' }\n`;
+  await writeFile(file, text.replace(anchor, anchor + freeze));
+}
+
+/** How long the deployment waited for its maintenance window, and why, if it did. */
+async function windowWait(store: Store, view: DeploymentView): Promise<string[]> {
+  const events = await store.readEvents(view.id);
+  const waited = events.find((e) => e.type === 'window.waiting');
+  const opened = events.find((e) => e.type === 'window.opened');
+  if (waited?.type !== 'window.waiting' || !opened) return [];
+  const ms = Date.parse(opened.at) - Date.parse(waited.at);
+  return [
+    `${view.release} → ${view.environment}: waited ${formatDuration(ms)} for its window (${waited.payload.reason})`,
+  ];
+}
+
+/** One line per deployment naming the gates the demo is about: parsed test and security results, sign-offs. */
+function highlightsOf(view: DeploymentView): string[] {
+  const parts: string[] = [];
+  for (const step of view.phases.flatMap((p) => p.steps)) {
+    if (step.kind === 'junit' && step.result) parts.push(`tests (JUnit) ${step.result}`);
+    if (step.kind === 'sarif' && step.result)
+      parts.push(`security scan (SARIF) ${step.result.replace(/ \[.*\]$/, '')}`);
+    const d = step.decisions[0];
+    if (step.id === 'uat' && d) parts.push(`UAT signed off by ${d.actor.user} (${d.role}): "${d.comment}"`);
+  }
+  return parts.length ? [`${view.release} → ${view.environment}: ${parts.join(' · ')}`] : [];
 }
 
 async function prepareFolder(dir: string): Promise<void> {
@@ -216,6 +267,7 @@ export function summarizeDemo(result: DemoResult): string[] {
       `  ${String(d.id).padStart(2)}  ${d.environment.padEnd(11)} ${d.release.padEnd(8)} ${d.state.padEnd(13)} ${formatDuration(d.durationMs)}`,
     );
   }
+  if (result.highlights.length) lines.push('', 'Gates', ...result.highlights.map((h) => `  ${h}`));
   if (result.rollbackReason) lines.push('', `Why v3 was rolled back: ${result.rollbackReason}`);
   lines.push(
     '',

@@ -5,8 +5,10 @@ import { type DeploymentView, viewDeployment } from '../core/deployment-view.js'
 import { SlipwayError } from '../core/errors.js';
 import { nextAction } from '../core/next-action.js';
 import type { Store, Target } from '../core/ports.js';
-import type { EnvironmentSpec, PhaseSpec, StepSpec } from '../core/process.js';
+import { deploymentPhases, type EnvironmentSpec, type PhaseSpec, type StepSpec } from '../core/process.js';
 import { isTerminal } from '../core/state.js';
+import type { WindowStatus } from '../core/window-status.js';
+import { windowStatus as environmentWindowStatus } from '../schedule/index.js';
 import { executorFor } from '../steps/registry.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -29,6 +31,13 @@ export interface EngineOptions {
   readonly leaseTtlMs?: number;
   /** Make targets differently (tests). @default by the environment's target spec */
   readonly makeTarget?: (env: EnvironmentSpec) => Target;
+  /**
+   * Whether a runner outside a maintenance window sleeps until it opens (true) or records the wait and
+   * returns, leaving the deployment `waiting` for a later `resume` (false). @default true
+   */
+  readonly waitForWindows?: boolean;
+  /** The maintenance-window calculator. @default src/schedule */
+  readonly windowStatus?: (env: EnvironmentSpec, nowMs: number, needMs: number) => WindowStatus;
 }
 
 export class Engine {
@@ -36,12 +45,16 @@ export class Engine {
   private readonly hooks: EngineHooks;
   private readonly leaseTtlMs: number;
   private readonly makeTarget: ((env: EnvironmentSpec) => Target) | undefined;
+  private readonly waitForWindows: boolean;
+  private readonly windowStatus: (env: EnvironmentSpec, nowMs: number, needMs: number) => WindowStatus;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.hooks = options.hooks ?? {};
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.makeTarget = options.makeTarget;
+    this.waitForWindows = options.waitForWindows ?? true;
+    this.windowStatus = options.windowStatus ?? environmentWindowStatus;
   }
 
   async view(deploymentId: number): Promise<DeploymentView> {
@@ -63,13 +76,13 @@ export class Engine {
     signal: AbortSignal = new AbortController().signal,
   ): Promise<DeploymentView> {
     const initial = await this.view(deploymentId);
-    if (isTerminal(initial.state) || initial.state === 'waiting') return initial;
+    if (!needsRunner(initial)) return initial;
     const lease = await LeaseKeeper.take(this.store, deploymentId, this.leaseTtlMs);
     const runSignal = AbortSignal.any([signal, lease.lostSignal]);
     try {
       // Re-read under the lease: another runner may have moved it on before we got it.
       const view = await this.view(deploymentId);
-      if (isTerminal(view.state) || view.state === 'waiting') return view;
+      if (!needsRunner(view)) return view;
       const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
       try {
         // Commands a killed runner started may still be running: stop them before anything is decided or re-run.
@@ -95,14 +108,29 @@ export class Engine {
   }
 
   private async drive(ctx: RunContext, signal: AbortSignal): Promise<void> {
-    const phases = new Map(ctx.process.phases.map((p) => [p.id, p]));
+    const ordered = deploymentPhases(ctx.process, ctx.environment.name, ctx.view.emergency !== undefined);
+    const phases = new Map(ordered.map((p) => [p.id, p]));
     for (;;) {
       signal.throwIfAborted();
-      const action = nextAction(ctx.view);
+      const action = nextAction(ctx.view, Date.now());
       switch (action.kind) {
         case 'done':
         case 'wait':
           return;
+        case 'expire':
+          await ctx.append([
+            {
+              type: 'gate.expired',
+              payload: { phase: action.phase, step: action.step, openedAt: action.openedAt },
+            },
+          ]);
+          break;
+        case 'window': {
+          const phase = phases.get(action.phase);
+          if (!phase) throw new Error(`phase ${action.phase} missing from the recorded process`);
+          if (!(await this.awaitWindow(ctx, phase, action.step, signal))) return;
+          break;
+        }
         case 'start-phase':
           await ctx.append([{ type: 'phase.started', payload: { phase: action.phase } }]);
           break;
@@ -119,6 +147,10 @@ export class Engine {
           return;
         case 'open-gate': {
           const step = findStep(phases, action.phase, action.step);
+          if (step.kind === 'checklist' && step.auto) {
+            await this.tickAutomatically(ctx, action.phase, step.id, step.item, step.auto);
+            break;
+          }
           const roles =
             step.kind === 'checklist'
               ? step.role
@@ -172,6 +204,7 @@ export class Engine {
           }
           const phase = phases.get(action.phase);
           if (!phase) throw new Error(`phase ${action.phase} missing from the recorded process`);
+          if (!(await this.awaitWindow(ctx, phase, action.step, signal))) return;
           await this.runStep(ctx, phase, findStep(phases, action.phase, action.step), action.attempt, signal);
           break;
         }
@@ -183,6 +216,85 @@ export class Engine {
           return;
       }
     }
+  }
+
+  /**
+   * Before a step of a windowed phase: go on only inside a maintenance window (outside freezes) that stays open
+   * for what the phase still expects to need. Otherwise record the wait and either sleep until the window opens
+   * (returns true) or hand the deployment back as waiting (returns false). Emergencies are not held.
+   */
+  private async awaitWindow(
+    ctx: RunContext,
+    phase: PhaseSpec,
+    step: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const env = ctx.environment;
+    if (!phase.windowed || ctx.view.emergency || (env.windows.length === 0 && env.freezes.length === 0)) {
+      if (ctx.view.window) await ctx.append([{ type: 'window.opened', payload: { phase: phase.id, step } }]);
+      return true;
+    }
+    for (;;) {
+      const now = Date.now();
+      const status = this.windowStatus(env, now, remainingNeed(ctx.view, phase, now));
+      if (status.state === 'open') {
+        if (ctx.view.window)
+          await ctx.append([{ type: 'window.opened', payload: { phase: phase.id, step } }]);
+        return true;
+      }
+      if (status.state === 'never') {
+        await ctx.append([
+          {
+            type: 'deployment.failed',
+            payload: { reason: `${phase.id}: ${status.reason}`, code: 'SLW_WINDOW_NEVER' },
+          },
+        ]);
+        return false;
+      }
+      const opensAt = new Date(status.opensAt).toISOString();
+      if (ctx.view.window?.opensAt !== opensAt) {
+        await ctx.append([
+          {
+            type: 'window.waiting',
+            payload: {
+              phase: phase.id,
+              step,
+              opensAt,
+              closesAt: status.closesAt === null ? null : new Date(status.closesAt).toISOString(),
+              reason: status.reason,
+            },
+          },
+        ]);
+      }
+      if (!this.waitForWindows) return false;
+      await sleep(Math.max(0, status.opensAt - Date.now()), undefined, { signal });
+    }
+  }
+
+  /** An automatic checklist item is ticked by Slipway when the step it is bound to succeeded. */
+  private async tickAutomatically(
+    ctx: RunContext,
+    phase: string,
+    step: string,
+    item: string,
+    auto: { readonly phase: string; readonly step: string },
+  ): Promise<void> {
+    const bound = ctx.view.phases.find((p) => p.id === auto.phase)?.steps.find((s) => s.id === auto.step);
+    const ok = bound?.status === 'succeeded';
+    const actor = { user: 'slipway', via: 'auto' } as const;
+    const gate = { phase, step };
+    await ctx.append([
+      { type: 'gate.waiting', payload: { ...gate, gate: 'checklist', roles: [], item } },
+      ok
+        ? {
+            type: 'gate.checked',
+            payload: { ...gate, role: 'auto', actor, comment: `${auto.phase}.${auto.step} succeeded` },
+          }
+        : {
+            type: 'gate.rejected',
+            payload: { ...gate, role: 'auto', actor, comment: `${auto.phase}.${auto.step} did not succeed` },
+          },
+    ]);
   }
 
   private async runStep(
@@ -336,6 +448,25 @@ async function targetTouched(ctx: RunContext): Promise<boolean> {
   if (!steps.some((s) => s.kind === 'release' && s.attempts > 0)) return false;
   // A release step may have switched `current` before the crash that cut it short: look.
   return (await ctx.target.currentRelease()) === ownRelease;
+}
+
+/** Whether running it would do anything now: not when final, nor when a gate (not yet expired) waits for people. */
+function needsRunner(view: DeploymentView): boolean {
+  if (isTerminal(view.state)) return false;
+  if (view.state !== 'waiting' || view.window) return true;
+  return nextAction(view, Date.now()).kind === 'expire';
+}
+
+/** What a windowed phase still expects to need: its declared duration, less the time it has already run. */
+function remainingNeed(view: DeploymentView, phase: PhaseSpec, now: number): number {
+  if (phase.expectedDurationMs === undefined) return 0;
+  const started = view.phases
+    .find((p) => p.id === phase.id)
+    ?.steps.map((s) => s.startedAt)
+    .filter((t): t is string => t !== undefined)
+    .sort()[0];
+  const elapsed = started === undefined ? 0 : now - Date.parse(started);
+  return Math.max(0, phase.expectedDurationMs - elapsed);
 }
 
 /** Did the previous runner stop in the middle (crash, kill) rather than at a gate? */

@@ -1,10 +1,11 @@
 /** Gate decisions (approve, reject, tick a checklist item): who may decide, and recording the decision. */
 
 import { compileProcess } from '../config/load-process.js';
-import { type DeploymentView, openGate, viewDeployment } from '../core/deployment-view.js';
+import { type DeploymentView, gateExpiry, openGate, viewDeployment } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Actor, AnyNewEvent } from '../core/events.js';
 import type { Store } from '../core/ports.js';
+import type { ApprovalRule } from '../core/process.js';
 
 export type Decision = 'approve' | 'reject' | 'check';
 
@@ -66,7 +67,14 @@ export async function decide(
     });
   }
 
-  const roles = compileProcess(view.processSource, view.processFile).roles;
+  const process = compileProcess(view.processSource, view.processFile);
+  const expiry = gateExpiry(view, gate);
+  if (expiry !== undefined && Date.now() >= expiry) {
+    throw new SlipwayError('SLW_GATE_EXPIRED', `"${gate.id}" expired at ${new Date(expiry).toISOString()}`, {
+      hint: `the deployment fails on its next run (slipway resume ${deploymentId}); start a new one`,
+    });
+  }
+  const roles = process.roles;
   const awaited = gate.awaiting ?? [];
   const user = options.actor.user;
   const held = awaited.filter(
@@ -81,20 +89,40 @@ export async function decide(
       { hint: 'act as a member (set SLIPWAY_USER), or add the user to the role in the process file' },
     );
   }
+  const rule: ApprovalRule = view.plan.phases
+    .find((p) => p.id === gate.phase)
+    ?.steps.find((s) => s.id === gate.id)?.gate?.rule ?? {
+    mode: 'all',
+  };
+  let remaining: readonly string[] = [];
   if (decision === 'approve') {
-    // Separation of duties: approvals are a second pair of eyes, so never the starter's, and one person one role.
-    if (user === view.startedBy.user) {
+    // Separation of duties: approvals are a second pair of eyes, so not the starter's, and one person one role.
+    if (process.policy.starterCannotApprove && user === view.startedBy.user) {
       throw new SlipwayError(
         'SLW_NOT_AUTHORIZED',
         `${user} started deployment ${deploymentId} and cannot also approve it (separation of duties)`,
         { hint: `ask another member of ${role}` },
       );
     }
-    if (gate.decisions.some((d) => d.kind === 'approved' && d.actor.user === user)) {
-      throw new SlipwayError('SLW_NOT_AUTHORIZED', `${user} already approved "${gate.id}" in another role`, {
-        hint: `each awaited role needs a different person; still awaited: ${awaited.join(', ')}`,
-      });
+    const approvers = new Set(gate.decisions.filter((d) => d.kind === 'approved').map((d) => d.actor.user));
+    if (approvers.has(user) && (rule.mode !== 'all' || process.policy.onePersonOneRole)) {
+      throw new SlipwayError(
+        'SLW_NOT_AUTHORIZED',
+        `${user} already approved "${gate.id}"${rule.mode === 'all' ? ' in another role' : ''}`,
+        {
+          hint:
+            rule.mode === 'count'
+              ? `it needs ${rule.count} different people; ${approvers.size} so far`
+              : `each awaited role needs a different person; still awaited: ${awaited.join(', ')}`,
+        },
+      );
     }
+    remaining =
+      rule.mode === 'all'
+        ? awaited.filter((r) => r !== role)
+        : rule.mode === 'any' || approvers.size + 1 >= rule.count
+          ? []
+          : awaited;
   }
 
   const base = {
@@ -104,7 +132,6 @@ export async function decide(
     actor: options.actor,
     comment: options.comment ?? '',
   };
-  const remaining = decision === 'approve' ? awaited.filter((r) => r !== role) : [];
   const event: AnyNewEvent =
     decision === 'approve'
       ? { type: 'gate.approved', payload: { ...base, remaining } }

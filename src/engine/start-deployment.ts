@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { suggestionHint } from '../config/did-you-mean.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Actor } from '../core/events.js';
-import { type Plan, planDeployment } from '../core/plan.js';
+import { type Plan, type PlanWindow, planDeployment } from '../core/plan.js';
 import type { DeploymentRecord, Store } from '../core/ports.js';
 import type { Process } from '../core/process.js';
 import { ACTIVE_STATES } from '../core/state.js';
@@ -21,6 +21,8 @@ export interface StartOptions {
   readonly release: string;
   readonly actor: Actor;
   readonly varOverrides?: Readonly<Record<string, string>>;
+  /** An emergency deployment: not held by windows or freezes; needs the environment's emergency approvers. */
+  readonly emergency?: { readonly reason: string };
 }
 
 export interface Started {
@@ -54,6 +56,7 @@ export async function planFor(
   process: Process,
   environment: string,
   release: string,
+  options: { readonly emergency?: boolean; readonly window?: PlanWindow } = {},
 ): Promise<Plan> {
   checkEnvironment(process, environment);
   const env = process.environments[environment]!;
@@ -72,6 +75,8 @@ export async function planFor(
     release,
     currentRelease: live?.release ?? null,
     succeededIn,
+    ...(options.emergency ? { emergency: true } : {}),
+    ...(options.window ? { window: options.window } : {}),
   });
 }
 
@@ -105,7 +110,9 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
   });
   if (active && active.release === release) return { deployment: active, resumed: true };
 
-  const plan = await planFor(store, process, environment, release);
+  const plan = await planFor(store, process, environment, release, {
+    emergency: options.emergency !== undefined,
+  });
   if (plan.missingPromotions.length > 0) {
     throw new SlipwayError(
       'SLW_PROMOTION_REQUIRED',
@@ -141,6 +148,7 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
       plan,
       actor,
       varOverrides: options.varOverrides ?? {},
+      ...(options.emergency ? { emergency: options.emergency } : {}),
     },
   });
   return { deployment, resumed: false };

@@ -1,11 +1,17 @@
 /** Step kinds by name: adding a kind is one file plus one line here. Gates (checklist, approval) are the engine's. */
 
 import type { StepSpec } from '../core/process.js';
+import { benchmarkStep } from './benchmark-step.js';
 import { configStep } from './config-step.js';
+import { coverageStep } from './coverage-step.js';
 import { httpStep } from './http-step.js';
+import { junitStep } from './junit-step.js';
+import { loadStep } from './load-step.js';
+import { npmAuditStep } from './npm-audit-step.js';
 import { releaseStep } from './release-step.js';
 import { restartStep } from './restart-step.js';
 import { runStep } from './run-step.js';
+import { sarifStep } from './sarif-step.js';
 import { smokeStep } from './smoke-step.js';
 import type { StepExecutor } from './step-executor.js';
 
@@ -19,6 +25,12 @@ const EXECUTORS: { readonly [K in ExecutableKind]?: StepExecutor<Extract<StepSpe
   config: configStep,
   restart: restartStep,
   smoke: smokeStep,
+  load: loadStep,
+  junit: junitStep,
+  sarif: sarifStep,
+  'npm-audit': npmAuditStep,
+  benchmark: benchmarkStep,
+  coverage: coverageStep,
 };
 
 export function executorFor(step: StepSpec): StepExecutor {

@@ -17,6 +17,8 @@ import { renderStatus } from '../render.js';
 export interface DeployOptions extends GlobalOptions {
   readonly release: string;
   readonly var?: readonly string[];
+  /** Why this cannot wait for a window: makes it an emergency deployment (extra approvals, flagged). */
+  readonly emergency?: string;
 }
 
 export async function deployCommand(environment: string, opts: DeployOptions): Promise<number> {
@@ -29,6 +31,7 @@ export async function deployCommand(environment: string, opts: DeployOptions): P
       release: opts.release,
       actor: currentActor(),
       varOverrides: parseVars(opts.var ?? []),
+      ...(opts.emergency === undefined ? {} : { emergency: { reason: emergencyReason(opts.emergency) } }),
     });
     out.line(
       resumed
@@ -64,4 +67,14 @@ export function parseVars(pairs: readonly string[]): Record<string, string> {
     vars[key] = pair.slice(eq + 1);
   }
   return vars;
+}
+
+function emergencyReason(text: string): string {
+  const reason = text.trim();
+  if (reason.length < 10) {
+    throw new SlipwayError('SLW_USAGE', '--emergency needs a reason of at least 10 characters', {
+      hint: 'e.g. --emergency "INC-4711: payment outage, hotfix for the retry storm"',
+    });
+  }
+  return reason;
 }

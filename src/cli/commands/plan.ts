@@ -1,16 +1,24 @@
 /** `slipway plan <env> --release R`: what a deployment would do; nothing is done. */
 
-import { planFor } from '../../engine/start-deployment.js';
+import { checkEnvironment, planFor } from '../../engine/start-deployment.js';
+import { planWindow } from '../../engine/window-plan.js';
 import { type GlobalOptions, loadCliProcess, outputFor, withStore } from '../context.js';
 import { renderPlan } from '../render.js';
 
 export async function planCommand(
   environment: string,
-  opts: GlobalOptions & { release: string },
+  opts: GlobalOptions & { release: string; emergency?: boolean },
 ): Promise<number> {
   const out = outputFor(opts);
   const process = await loadCliProcess(opts);
-  const plan = await withStore(opts, (store) => planFor(store, process, environment, opts.release));
+  checkEnvironment(process, environment);
+  const window = planWindow(process, environment);
+  const plan = await withStore(opts, (store) =>
+    planFor(store, process, environment, opts.release, {
+      ...(opts.emergency ? { emergency: true } : {}),
+      ...(window ? { window } : {}),
+    }),
+  );
   out.result(plan, () => renderPlan(plan, out.c));
   return 0;
 }

@@ -73,6 +73,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'flag emergency deployments (outside a window or in a freeze) in the projection',
+    sql: `ALTER TABLE deployments ADD COLUMN emergency INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export const LATEST_SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;

@@ -44,6 +44,7 @@ interface DeploymentRow {
   readonly finished_at: string | null;
   readonly reason: string | null;
   readonly last_seq: number;
+  readonly emergency: number;
 }
 
 interface EventRow {
@@ -71,7 +72,7 @@ interface LeaseRow {
 }
 
 const DEPLOYMENT_COLUMNS =
-  'id, app, environment, release, state, started_by, created_at, updated_at, finished_at, reason, last_seq';
+  'id, app, environment, release, state, started_by, created_at, updated_at, finished_at, reason, last_seq, emergency';
 const EVENT_COLUMNS = 'id, deployment_id, seq, at, type, payload, prev_hash, hash';
 
 /**
@@ -161,7 +162,16 @@ export class SqliteStore implements Store {
       if (active) throw environmentBusy(active);
       const at = this.#now().toISOString();
       const id = Number(
-        this.#sql.insertDeployment.run(app, environment, release, 'running', actor.user, at, at)
+        this.#sql.insertDeployment.run(
+          app,
+          environment,
+          release,
+          'running',
+          actor.user,
+          at,
+          at,
+          created.payload.emergency ? 1 : 0,
+        )
           .lastInsertRowid,
       );
       const [event] = this.#insertEvents(id, 0, [created], at);
@@ -438,9 +448,9 @@ function prepareStatements(db: Database.Database) {
       `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments
        WHERE app = ? AND environment = ? AND state IN ${ACTIVE_STATES_SQL}`,
     ),
-    insertDeployment: db.prepare<[string, string, string, string, string, string, string]>(
-      `INSERT INTO deployments (app, environment, release, state, started_by, created_at, updated_at, last_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+    insertDeployment: db.prepare<[string, string, string, string, string, string, string, number]>(
+      `INSERT INTO deployments (app, environment, release, state, started_by, created_at, updated_at, last_seq, emergency)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
     ),
     updateProjection: db.prepare<[string, string, string | null, string | null, number, number]>(
       `UPDATE deployments SET state = ?, updated_at = ?, finished_at = ?, reason = ?, last_seq = ? WHERE id = ?`,
@@ -577,6 +587,7 @@ function toDeploymentRecord(row: DeploymentRow): DeploymentRecord {
     finishedAt: row.finished_at,
     reason: row.reason,
     lastSeq: row.last_seq,
+    emergency: row.emergency === 1,
   };
 }
 
