@@ -17,8 +17,8 @@ import type { StepExecutor } from './step-executor.js';
 
 type ExecutableKind = Exclude<StepSpec['kind'], 'checklist' | 'approval'>;
 
-// Partial while the result-gate and load kinds are being added (their schema is not accepted yet either).
-const EXECUTORS: { readonly [K in ExecutableKind]?: StepExecutor<Extract<StepSpec, { kind: K }>> } = {
+// Every kind must be here: a missing one is a type error, not a surprise at run time.
+const EXECUTORS: { readonly [K in ExecutableKind]: StepExecutor<Extract<StepSpec, { kind: K }>> } = {
   run: runStep,
   http: httpStep,
   release: releaseStep,
@@ -34,7 +34,8 @@ const EXECUTORS: { readonly [K in ExecutableKind]?: StepExecutor<Extract<StepSpe
 };
 
 export function executorFor(step: StepSpec): StepExecutor {
-  const executor = EXECUTORS[step.kind as ExecutableKind] as StepExecutor | undefined;
-  if (!executor) throw new Error(`no executor for step kind "${step.kind}"`);
-  return executor;
+  if (step.kind === 'checklist' || step.kind === 'approval') {
+    throw new Error(`"${step.kind}" steps are gates: the engine opens them, no executor runs them`);
+  }
+  return EXECUTORS[step.kind] as StepExecutor;
 }
