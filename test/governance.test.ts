@@ -121,6 +121,23 @@ describe('approval rules', () => {
   });
 });
 
+describe('identities', () => {
+  it('maps an OS login to the Slipway user the process file names for it, recorded as an OS user', async () => {
+    const gate = `  - id: p\n    steps:\n      - id: go\n        approval: { roles: [qa] }\n`;
+    const { id } = await start(yaml(gate, '', 'identities: { qjones: quinn }'));
+    await ws.engine.run(id);
+    const { view } = await decide(ws.store, id, 'approve', { actor: { user: 'qjones', via: 'os-user' } });
+    expect(view.phases[0]?.steps[0]?.decisions[0]?.actor).toEqual({ user: 'quinn', via: 'os-user' });
+    // SLIPWAY_USER is taken as given: no mapping.
+    const other = await start(yaml(gate, '', 'identities: { qjones: quinn }'));
+    await ws.engine.run(other.id);
+    const refused = await errorOf(
+      decide(ws.store, other.id, 'approve', { actor: { user: 'qjones', via: 'env' } }),
+    );
+    expect(refused.code).toBe('SLW_NOT_AUTHORIZED');
+  });
+});
+
 describe('checklists', () => {
   it('ticks an automatic item when the step it is bound to succeeded, as Slipway', async () => {
     const { id } = await start(

@@ -245,6 +245,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     version: 1,
     app: input.app,
     roles: input.roles ?? {},
+    identities: input.identities ?? {},
     policy: {
       starterCannotApprove: input.policy?.starterCannotApprove ?? DEFAULTS.starterCannotApprove,
       onePersonOneRole: input.policy?.onePersonOneRole ?? DEFAULTS.onePersonOneRole,

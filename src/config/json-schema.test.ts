@@ -21,6 +21,7 @@ describe('processJsonSchema', () => {
       'version',
       'app',
       'roles',
+      'identities',
       'policy',
       'artifact',
       'vars',

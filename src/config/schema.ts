@@ -651,6 +651,13 @@ export const processSchema = z
       .record(roleName, z.array(text).describe('User names (OS user or SLIPWAY_USER).'))
       .optional()
       .describe('Who may tick checklist items and approve: role name → members.'),
+    identities: z
+      .record(text, text)
+      .optional()
+      .describe(
+        'OS login → Slipway user name, for people whose login differs from the name used in roles ' +
+          '(SLIPWAY_USER, when set, wins and is recorded as such).',
+      ),
     policy: z
       .strictObject({
         starterCannotApprove: z.boolean().optional().meta({

@@ -308,6 +308,8 @@ export interface Process {
   /** role → member user names. */
   readonly roles: Readonly<Record<string, readonly string[]>>;
   readonly artifact: ArtifactSpec;
+  /** OS login → Slipway user name (for people whose login differs from the name used in roles). */
+  readonly identities: Readonly<Record<string, string>>;
   /** Separation of duties. */
   readonly policy: {
     /** The person who started a deployment may not approve it. @default true */

@@ -76,7 +76,12 @@ export async function decide(
   }
   const roles = process.roles;
   const awaited = gate.awaiting ?? [];
-  const user = options.actor.user;
+  // An OS login is mapped to the Slipway user the (pinned) process file names for it.
+  const actor: Actor =
+    options.actor.via === 'os-user'
+      ? { ...options.actor, user: process.identities[options.actor.user] ?? options.actor.user }
+      : options.actor;
+  const user = actor.user;
   const held = awaited.filter(
     (r) => roles[r]?.includes(user) && (options.role === undefined || options.role === r),
   );
@@ -129,7 +134,7 @@ export async function decide(
     phase: gate.phase,
     step: gate.id,
     role,
-    actor: options.actor,
+    actor,
     comment: options.comment ?? '',
   };
   const event: AnyNewEvent =

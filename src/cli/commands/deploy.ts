@@ -29,7 +29,7 @@ export async function deployCommand(environment: string, opts: DeployOptions): P
       process,
       environment,
       release: opts.release,
-      actor: currentActor(),
+      actor: currentActor(process.identities),
       varOverrides: parseVars(opts.var ?? []),
       ...(opts.emergency === undefined ? {} : { emergency: { reason: emergencyReason(opts.emergency) } }),
     });

@@ -22,6 +22,7 @@ export async function rollbackCommand(
   const out = outputFor(opts);
   return withStore(opts, async (store) => {
     let live: Awaited<ReturnType<typeof liveDeployment>>;
+    let identities: Readonly<Record<string, string>> = {};
     if (/^\d+$/.test(envOrId)) {
       const d = await store.getDeployment(Number(envOrId));
       if (!d) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${envOrId} in this store`);
@@ -35,9 +36,10 @@ export async function rollbackCommand(
       }
     } else {
       const process = await loadCliProcess(opts);
+      identities = process.identities;
       live = await liveDeployment(store, process.app, envOrId);
     }
-    const previous = await startManualRollback(store, live, currentActor(), opts.comment);
+    const previous = await startManualRollback(store, live, currentActor(identities), opts.comment);
     out.line(
       `rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`,
     );
