@@ -2,14 +2,17 @@
  * Keeps docs/process-file.md true: every YAML example in it is compiled. Complete files (starting with
  * `version: 1`) must compile as they are; excerpts (`# excerpt: top level`, `# excerpt: a phase's steps`)
  * must compile once placed into a scaffold with the declarations the doc says they assume; `# invalid`
- * examples must fail, with exactly the `slipway validate` output shown after them.
+ * examples must fail, with exactly the `slipway validate` output shown after them. And the reference stays
+ * complete: every step kind appears in a checked example, every key of a kind's mapping in the text.
  */
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { compileProcess } from '../src/config/load-process.js';
+import { KIND_KEYS_BY_KIND, STEP_KIND_KEYS } from '../src/config/schema.js';
 import { ConfigError } from '../src/core/errors.js';
+import { STEP_KINDS, type StepKind } from '../src/core/process.js';
 
 const DOC = readFileSync(new URL('../docs/process-file.md', import.meta.url), 'utf8');
 
@@ -101,6 +104,28 @@ describe('docs/process-file.md YAML examples', () => {
       }
     });
   }
+
+  it('shows every step kind in an example that compiles', () => {
+    const shown = new Set<StepKind>();
+    for (const c of cases.filter((x) => x.kind !== undefined && x.kind !== 'invalid')) {
+      try {
+        const process = compileProcess(sourceOf(c, c.kind as Kind), 'slipway.yaml');
+        for (const phase of process.phases) for (const step of phase.steps) shown.add(step.kind);
+      } catch {
+        // Reported by the test of that example.
+      }
+    }
+    expect(STEP_KINDS.filter((k) => !shown.has(k))).toEqual([]);
+  });
+
+  it("names every key of every step kind's own mapping (`junit.minTests`, `config[].dest`)", () => {
+    const missing = STEP_KIND_KEYS.flatMap((kind) =>
+      KIND_KEYS_BY_KIND[kind]
+        .filter((key) => !DOC.includes(`\`${kind}.${key}`) && !DOC.includes(`\`${kind}[].${key}`))
+        .map((key) => `${kind}.${key}`),
+    );
+    expect(missing).toEqual([]);
+  });
 
   for (const c of cases.filter((x) => x.kind === 'invalid')) {
     it(`rejects the invalid example at line ${c.line}, as the doc shows`, () => {
