@@ -450,11 +450,11 @@ describe('sarif gate', () => {
     const e = await failure(execute(sarif({ path: 'eslint.sarif', allow }), g));
     expect(e.message).toContain('eslint.sarif: 1 error finding (maximum 0)');
     expect(e.message).toMatch(
-      /error no-unused-vars .*orders\.js:14 'unused' is assigned a value but never used\. — allow-list entry expired \d{4}-\d\d-\d\dT\d\d:\d\dZ \(was cleaned up in the last sprint\)/,
+      /error no-unused-vars .*orders\.js:14 'unused' is assigned a value but never used\. — allow-list entry expired after \d{4}-\d\d-\d\dT\d\d:\d\dZ \(was cleaned up in the last sprint\)/,
     );
     expect(e.message).not.toContain('lookupCustomer');
     expect(g.output()).toMatch(
-      /allowed: error no-undef .* — allowed until \S+ \(lookupCustomer is injected by the host page\)/,
+      /allowed: error no-undef .* — allowed through \S+ \(lookupCustomer is injected by the host page\)/,
     );
     expect(g.output()).toContain('allow-list entry "no-debugger"');
     expect(g.output()).toContain('matched no finding');
@@ -618,13 +618,13 @@ describe('npm-audit gate', () => {
     const ok = await execute(npmAudit({ path: 'audit.json', allow }), g);
     expect(ok.summary).toBe('critical 0/0, high 0/0, moderate 2, low 0, info 0 (1 allowed)');
     expect(g.output()).toMatch(
-      /allowed: high lodash .* — allowed until \S+ \(template\(\) never sees user input\)/,
+      /allowed: high lodash .* — allowed through \S+ \(template\(\) never sees user input\)/,
     );
 
     const e = await failure(execute(npmAudit({ path: 'audit.json', allow, max: { moderate: 0 } }), g));
     expect(e.message).toContain('2 moderate vulnerable packages (maximum 0)');
     expect(e.message).toMatch(
-      /moderate minimist: GHSA-vh95-rmgr-6w4m Prototype Pollution in minimist; fix mkdirp@0\.5\.6 — allow-list entry expired \S+ \(temporary, until the mkdirp bump\)/,
+      /moderate minimist: GHSA-vh95-rmgr-6w4m Prototype Pollution in minimist; fix mkdirp@0\.5\.6 — allow-list entry expired after \S+ \(temporary, until the mkdirp bump\)/,
     );
     expect(e.message).toMatch(/moderate mkdirp \(direct\): via minimist.* — allow-list entry expired/);
   });

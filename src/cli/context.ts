@@ -1,6 +1,7 @@
 /** Options every command shares (process file, store, --json) and how they resolve to paths and open resources. */
 
 import path from 'node:path';
+import type { DeploymentView } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Store } from '../core/ports.js';
 import type { Process } from '../core/process.js';
@@ -87,4 +88,29 @@ export function parseId(text: string): number {
     });
   }
   return id;
+}
+
+/** Exit code when the user stopped following (Ctrl-C): the conventional 128 + SIGINT. */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Runs a deployment in the foreground. Ctrl-C is not an error: the deployment stays resumable, so say how
+ * to continue it and report `interrupted` instead of throwing.
+ */
+export async function follow(
+  engine: Engine,
+  deploymentId: number,
+  signal: AbortSignal,
+  out: Output,
+): Promise<{ view: DeploymentView; interrupted: boolean }> {
+  try {
+    return { view: await engine.run(deploymentId, signal), interrupted: false };
+  } catch (e) {
+    if (!signal.aborted) throw e;
+    const view = await engine.view(deploymentId);
+    out.note(
+      `stopped following deployment ${deploymentId} (${view.state}); continue it with: slipway resume ${deploymentId}`,
+    );
+    return { view, interrupted: true };
+  }
 }

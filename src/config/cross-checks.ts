@@ -1,5 +1,6 @@
 /** Checks that need the whole file: unique ids, references to environments and roles, promotion cycles, service commands. */
 
+import { EMERGENCY_PHASE } from '../core/process.js';
 import { suggestionHint } from './did-you-mean.js';
 import type { ProblemList } from './problems.js';
 import type { ProcessFile, StepInput } from './schema.js';
@@ -87,6 +88,11 @@ function unique(
   const scope = { phase: 'in the file', step: 'within a phase', check: 'within a smoke step' }[what];
   const first = new Map<string, KeyPath>();
   for (const { id, path } of items) {
+    if (what === 'phase' && id === EMERGENCY_PHASE) {
+      problems.add(path, `phase id "${id}" is reserved: Slipway adds that phase to emergency deployments`, {
+        hint: 'name the phase differently, e.g. "hotfix"',
+      });
+    }
     const earlier = first.get(id);
     if (earlier === undefined) first.set(id, path);
     else {

@@ -243,12 +243,8 @@ export class Engine {
         return true;
       }
       if (status.state === 'never') {
-        await ctx.append([
-          {
-            type: 'deployment.failed',
-            payload: { reason: `${phase.id}: ${status.reason}`, code: 'SLW_WINDOW_NEVER' },
-          },
-        ]);
+        // An earlier phase may already have changed the target: the ordinary failure path rolls back then.
+        await this.fail(ctx, `${phase.id}: ${status.reason}`, 'SLW_WINDOW_NEVER', signal);
         return false;
       }
       const opensAt = new Date(status.opensAt).toISOString();
@@ -451,7 +447,7 @@ async function targetTouched(ctx: RunContext): Promise<boolean> {
 }
 
 /** Whether running it would do anything now: not when final, nor when a gate (not yet expired) waits for people. */
-function needsRunner(view: DeploymentView): boolean {
+export function needsRunner(view: DeploymentView): boolean {
   if (isTerminal(view.state)) return false;
   if (view.state !== 'waiting' || view.window) return true;
   return nextAction(view, Date.now()).kind === 'expire';
@@ -460,9 +456,11 @@ function needsRunner(view: DeploymentView): boolean {
 /** What a windowed phase still expects to need: its declared duration, less the time it has already run. */
 function remainingNeed(view: DeploymentView, phase: PhaseSpec, now: number): number {
   if (phase.expectedDurationMs === undefined) return 0;
+  // Time spent waiting for people at a gate is not time the phase's work has taken.
   const started = view.phases
     .find((p) => p.id === phase.id)
-    ?.steps.map((s) => s.startedAt)
+    ?.steps.filter((s) => s.kind !== 'approval' && s.kind !== 'checklist')
+    .map((s) => s.startedAt)
     .filter((t): t is string => t !== undefined)
     .sort()[0];
   const elapsed = started === undefined ? 0 : now - Date.parse(started);

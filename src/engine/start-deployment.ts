@@ -101,6 +101,13 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
   checkEnvironment(process, environment);
   checkReleaseId(release);
   const env = process.environments[environment]!;
+  if (options.emergency && env.windows.length === 0 && env.freezes.length === 0) {
+    throw new SlipwayError(
+      'SLW_USAGE',
+      `${environment} has no maintenance windows or freezes: nothing holds a deployment, so there is no emergency to declare`,
+      { hint: `deploy normally: slipway deploy ${environment} --release ${release}` },
+    );
+  }
 
   const [active] = await store.listDeployments({
     app: process.app,

@@ -44,13 +44,17 @@ function scheduleOf(spec: WindowSpec): Schedule {
  * - A wall time that does not exist (the spring-forward gap, e.g. 02:30 on 2026-03-29 in Europe/Berlin)
  *   opens at the first instant after the gap: 03:00 local (01:00 UTC). Several scheduled times in one gap
  *   (`*\/15 2 * * *`) open once, as do a time in the gap and the time the gap ends at (`0 2,3 * * *`).
- *   This is what Vixie cron does (jobs of the skipped hour run right after the change) and what croner 11
- *   does for a single time (`30 2 * * *`); croner skips the day instead when the pattern has several times in
- *   the gap, which is why we expand in floating time and convert ourselves (see cron-schedule.ts).
+ *   Vixie cron does the same (jobs of the skipped hour run right after the change), and so does croner 11
+ *   for a single time (`30 2 * * *`), though it skips the day for `0,30 2 * * *`.
  * - A wall time that occurs twice (the fall-back overlap, e.g. 02:30 on 2026-10-25 in Europe/Berlin) opens
- *   once, at its first occurrence (02:30 CEST, 00:30 UTC). So a sub-hourly schedule has no openings in the
- *   repeated hour; Vixie cron would run its wildcard jobs there again, croner 11 does for some patterns.
- *   Windows are meant to be fixed times; an hourly window longer than an hour stays open across the repeat.
+ *   once, at its first occurrence (02:30 CEST, 00:30 UTC). So a sub-hourly or hourly schedule has no
+ *   openings in the repeated hour (an hourly 1h window has a one-hour hole there); Vixie cron runs its
+ *   wildcard jobs in the repeated hour again, and croner 11 does for some patterns (`0,30 2 * * *`), not
+ *   others (`30 2 * * *`). Windows are meant to be fixed times, and "the window opens at 02:30" should not
+ *   mean twice; an hourly window should be written as one longer window.
+ *
+ * The same rules apply to cron and RRULE windows: both are expanded in floating wall time (see zoned-time.ts)
+ * and converted here.
  */
 export function windowOpenings(spec: WindowSpec, fromMs: number, untilMs: number): WindowOpening[] {
   if (!(untilMs > fromMs) || !(spec.durationMs > 0)) return [];

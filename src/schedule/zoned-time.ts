@@ -6,8 +6,8 @@ export const DAY_MS = 24 * HOUR_MS;
 
 /**
  * "Wall time" throughout src/schedule is a *floating* epoch-ms number: the wall-clock fields read as if they
- * were UTC (`Date.UTC(y, m - 1, d, h, min)`). It is the representation croner (with `utcOffset: 0`) and
- * rrule (without `tzid`) compute in, so schedules are expanded without any timezone and converted once, here.
+ * were UTC (`Date.UTC(y, m - 1, d, h, min)`). Cron and rrule (without `tzid`) expand schedules in it, with no
+ * timezone involved, and `ZoneClock.toInstant` converts the result once, with the DST rules of windows.
  */
 export type WallMs = number;
 

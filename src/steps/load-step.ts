@@ -34,8 +34,8 @@ const UNREACHABLE: Readonly<Record<string, string>> = {
 };
 
 const HINTS: Readonly<Record<LoadVerdict['check'], string>> = {
-  p95: 'the service answers too slowly at this rate: check its logs and resources, or raise "maxP95Ms" if the limit is wrong',
-  p99: 'the slowest answers are too slow at this rate: check its logs and resources, or raise "maxP99Ms" if the limit is wrong',
+  p95: 'the service answers too slowly at this rate: check its logs and resources, or raise "maxP95" if the limit is wrong',
+  p99: 'the slowest answers are too slow at this rate: check its logs and resources, or raise "maxP99" if the limit is wrong',
   'error-rate': 'details.statusCounts shows which answers failed; the service logs say why',
   throughput:
     'raise "connections" when answers are slow, lower "rate" if the service is not meant to take it, or look at what slows the service',

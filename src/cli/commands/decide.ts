@@ -2,7 +2,9 @@
 
 import { type Decision, decide } from '../../engine/gates.js';
 import {
+  EXIT_INTERRUPTED,
   engineWithProgress,
+  follow,
   type GlobalOptions,
   interruptSignal,
   outputFor,
@@ -42,7 +44,8 @@ export async function decideCommand(decision: Decision, id: string, opts: Decide
     const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
-      const view = await engine.run(deploymentId, interrupt.signal);
+      const { view, interrupted } = await follow(engine, deploymentId, interrupt.signal, out);
+      if (interrupted) return EXIT_INTERRUPTED;
       out.result(view, () => (view.state === 'waiting' ? '' : `\n${renderStatus(view, out.c)}`));
       return exitForState(view.state);
     } finally {

@@ -3,7 +3,9 @@
 import { SlipwayError } from '../../core/errors.js';
 import { startDeployment } from '../../engine/start-deployment.js';
 import {
+  EXIT_INTERRUPTED,
   engineWithProgress,
+  follow,
   type GlobalOptions,
   interruptSignal,
   loadCliProcess,
@@ -43,7 +45,8 @@ export async function deployCommand(environment: string, opts: DeployOptions): P
     const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
-      const view = await engine.run(deployment.id, interrupt.signal);
+      const { view, interrupted } = await follow(engine, deployment.id, interrupt.signal, out);
+      if (interrupted) return EXIT_INTERRUPTED;
       out.result(view, () => (view.state === 'waiting' ? '' : `\n${renderStatus(view, out.c)}`));
       return exitForState(view.state);
     } finally {

@@ -2,8 +2,11 @@
 
 import type { DeploymentView } from '../../core/deployment-view.js';
 import { SlipwayError } from '../../core/errors.js';
+import type { Store } from '../../core/ports.js';
 import {
+  EXIT_INTERRUPTED,
   engineWithProgress,
+  follow,
   type GlobalOptions,
   interruptSignal,
   outputFor,
@@ -19,11 +22,13 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
     const ids =
       id !== undefined
         ? [parseId(id)]
-        : (await store.listDeployments({ states: ['running', 'rolling-back'], limit: 100 }))
-            .map((d) => d.id)
-            .reverse();
+        : // Waiting ones only when time, not a person, is what they wait for (a window, an expired gate).
+          await unfinished(store);
     if (ids.length === 0) {
-      out.result([], () => 'nothing to resume: no deployment is running or rolling back');
+      out.result(
+        [],
+        () => 'nothing to resume: no deployment is running, rolling back or waiting for a window',
+      );
       return 0;
     }
     const { engine, stop } = await engineWithProgress(store, out, opts);
@@ -35,7 +40,9 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
           throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`);
         }
         out.line(out.c.bold(`resuming deployment ${deploymentId}`));
-        views.push(await engine.run(deploymentId, interrupt.signal));
+        const { view, interrupted } = await follow(engine, deploymentId, interrupt.signal, out);
+        views.push(view);
+        if (interrupted) return EXIT_INTERRUPTED;
       }
     } finally {
       stop();
@@ -47,4 +54,18 @@ export async function resumeCommand(id: string | undefined, opts: GlobalOptions)
     // The worst outcome decides the exit code.
     return Math.max(...views.map((v) => exitForState(v.state)));
   });
+}
+
+async function unfinished(store: Store): Promise<number[]> {
+  const { Engine, needsRunner } = await import('../../engine/engine.js');
+  const engine = new Engine({ store });
+  const candidates = await store.listDeployments({
+    states: ['running', 'rolling-back', 'waiting'],
+    limit: 100,
+  });
+  const ids: number[] = [];
+  for (const d of [...candidates].reverse()) {
+    if (d.state !== 'waiting' || needsRunner(await engine.view(d.id))) ids.push(d.id);
+  }
+  return ids;
 }

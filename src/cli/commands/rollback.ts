@@ -4,7 +4,9 @@ import { SlipwayError } from '../../core/errors.js';
 import { startManualRollback } from '../../engine/rollback.js';
 import { liveDeployment } from '../../engine/start-deployment.js';
 import {
+  EXIT_INTERRUPTED,
   engineWithProgress,
+  follow,
   type GlobalOptions,
   interruptSignal,
   loadCliProcess,
@@ -46,7 +48,8 @@ export async function rollbackCommand(
     const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
-      const view = await engine.run(live.id, interrupt.signal);
+      const { view, interrupted } = await follow(engine, live.id, interrupt.signal, out);
+      if (interrupted) return EXIT_INTERRUPTED;
       out.result(view, () => `\n${renderStatus(view, out.c)}`);
       // A manual rollback that completed is a success for the person who asked for it.
       return view.state === 'rolled-back' ? 0 : exitForState(view.state);

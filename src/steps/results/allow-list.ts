@@ -49,10 +49,15 @@ export class AllowList {
 export function describeDecision(decision: AllowDecision): string {
   switch (decision.kind) {
     case 'allowed':
-      return `allowed until ${formatWhen(decision.entry.untilMs)} (${decision.entry.reason})`;
+      return `allowed through ${lastDay(decision.entry.untilMs)} (${decision.entry.reason})`;
     case 'expired':
-      return `allow-list entry expired ${formatWhen(decision.entry.untilMs)} (${decision.entry.reason})`;
+      return `allow-list entry expired after ${lastDay(decision.entry.untilMs)} (${decision.entry.reason})`;
     case 'none':
       return '';
   }
+}
+
+/** `until: 2027-01-31` is stored as the start of the next day; people wrote, and should read, the 31st. */
+function lastDay(untilMs: number): string {
+  return formatWhen(untilMs).length === 10 ? formatWhen(untilMs - 86_400_000) : formatWhen(untilMs);
 }
