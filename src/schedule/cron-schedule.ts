@@ -82,7 +82,9 @@ function parseField(text: string, field: FieldSpec, expr: string): boolean[] | s
       return bad(item, `a step needs a range, e.g. ${first}-${field.max}/${step} or */${step}`);
     }
     const from = first === '*' ? field.min : value(first);
-    const to = first === '*' ? field.max : last === undefined ? from : value(last);
+    let to = first === '*' ? field.max : last === undefined ? from : value(last);
+    // SAT-SUN: Sunday ends a range as 7.
+    if (field.max === 7 && to === 0 && last !== undefined && from !== 0) to = 7;
     const range = field.names
       ? `${field.min}-${field.max} or ${field.names[0]}-${field.names.at(-1)}`
       : `${field.min}-${field.max}`;

@@ -14,7 +14,7 @@ type Freq = (typeof FREQS)[number];
 /** rrule's weekday numbering: Monday 0 … Sunday 6. */
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
 
-/** A parsed RRULE; `until` is kept apart because it is applied after the timezone (see `untilInstant`). */
+/** A parsed RRULE; `until` is kept apart because windowOpenings applies it after the timezone. */
 export interface RecurrenceRule {
   readonly freq: Freq;
   readonly interval: number;
@@ -274,7 +274,7 @@ function build(rule: RecurrenceRule, fromWall: WallMs) {
   });
 }
 
-/** Every wall time in [fromWall, toWall) the rule gives, in order, ignoring UNTIL (see `untilInstant`). */
+/** Every wall time in [fromWall, toWall) the rule gives, in order, ignoring UNTIL (windowOpenings applies it). */
 export function rruleWallTimes(rule: RecurrenceRule, fromWall: WallMs, toWall: WallMs): WallMs[] {
   return build(rule, fromWall)
     .between(new Date(fromWall), new Date(toWall), true)

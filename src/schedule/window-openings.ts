@@ -38,8 +38,8 @@ function scheduleOf(spec: WindowSpec): Schedule {
  * `fromMs` and is still open.
  *
  * The schedule (cron or RRULE) gives wall-clock times in `spec.timezone`; each opening then lasts
- * `durationMs` of real time, so a 4h window opening at 22:00 on the night clocks go back closes at 01:00
- * local time, after 4 hours, not at 02:00. Across DST changes:
+ * `durationMs` of real time: a 4h window opening at 01:00 on the night clocks go back (2026-10-25 in
+ * Europe/Berlin) closes at 04:00 local time, after 4 hours, not at 05:00. Across DST changes:
  *
  * - A wall time that does not exist (the spring-forward gap, e.g. 02:30 on 2026-03-29 in Europe/Berlin)
  *   opens at the first instant after the gap: 03:00 local (01:00 UTC). Several scheduled times in one gap
