@@ -171,8 +171,7 @@ export class SqliteStore implements Store {
           at,
           at,
           created.payload.emergency ? 1 : 0,
-        )
-          .lastInsertRowid,
+        ).lastInsertRowid,
       );
       const [event] = this.#insertEvents(id, 0, [created], at);
       return { deployment: toDeploymentRecord(this.#sql.deployment.get(id)!), event: event! };
