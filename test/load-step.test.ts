@@ -180,7 +180,7 @@ describe('load step', () => {
     const error = await failure(loadStep.execute(loadSpec({ maxP95Ms: 10 }), rt));
     expect(error.code).toBe('SLW_STEP_FAILED');
     expect(error.message).toMatch(/p95 \d+ms is above the limit of 10ms/);
-    expect(error.hint).toContain('maxP95Ms');
+    expect(error.hint).toContain('"maxP95"');
     const details = error.details as unknown as RecordedDetails;
     expect(details.latencyMs.p95).toBeGreaterThanOrEqual(30);
     expect(details.verdicts.filter((v) => !v.ok).map((v) => v.check)).toEqual(['p95']);
