@@ -117,7 +117,7 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         stopTick();
         write(
           c.cyan(
-            `    ⏸ waiting for the maintenance window (${e.payload.reason}): opens ${e.payload.opensAt} — ${localTime(e.payload.opensAt)} your time`,
+            `    ⏸ waiting for the maintenance window (${e.payload.reason}): opens ${e.payload.opensAtText ?? `${e.payload.opensAt} (${localTime(e.payload.opensAt)} your time)`}`,
           ),
         );
         break;

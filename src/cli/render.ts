@@ -92,7 +92,7 @@ export function renderStatus(view: DeploymentView, c: Colors): string {
   if (view.outcome) lines.push(`${c.bold('why:')} ${view.outcome}`);
   if (view.window) {
     lines.push(
-      `${c.cyan('waiting for the maintenance window')} before ${view.window.phase}.${view.window.step}: ${view.window.reason}; opens ${view.window.opensAt} (${localTime(view.window.opensAt)} your time) — it continues by itself while a runner follows it, else run "slipway resume ${view.id}" then`,
+      `${c.cyan('waiting for the maintenance window')} before ${view.window.phase}.${view.window.step}: ${view.window.reason}; opens ${view.window.opensAtText ?? `${view.window.opensAt} (${localTime(view.window.opensAt)} your time)`} — it continues by itself while a runner follows it, else run "slipway resume ${view.id}" then`,
     );
   }
   const gate = view.phases.flatMap((p) => p.steps).find((s) => s.status === 'waiting');

@@ -87,6 +87,7 @@ export interface DeploymentView {
     readonly phase: string;
     readonly step: string;
     readonly opensAt: string;
+    readonly opensAtText?: string;
     readonly closesAt: string | null;
     readonly reason: string;
   };

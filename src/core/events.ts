@@ -109,6 +109,8 @@ export interface EventPayloads {
     readonly phase: string;
     readonly step: string;
     readonly opensAt: string;
+    /** The opening in the window's timezone and the runner's, e.g. "2026-12-05 22:00 Europe/Berlin (21:00 UTC)". */
+    readonly opensAtText?: string;
     /** Null when nothing closes it within the search horizon. */
     readonly closesAt: string | null;
     readonly reason: string;

@@ -8,7 +8,7 @@ import type { Store, Target } from '../core/ports.js';
 import { deploymentPhases, type EnvironmentSpec, type PhaseSpec, type StepSpec } from '../core/process.js';
 import { isTerminal } from '../core/state.js';
 import type { WindowStatus } from '../core/window-status.js';
-import { windowStatus as environmentWindowStatus } from '../schedule/index.js';
+import { describeInstantForUser, windowStatus as environmentWindowStatus } from '../schedule/index.js';
 import { executorFor } from '../steps/registry.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -256,6 +256,7 @@ export class Engine {
               phase: phase.id,
               step,
               opensAt,
+              opensAtText: describeInstantForUser(status.opensAt, env.windows[0]?.timezone ?? 'UTC'),
               closesAt: status.closesAt === null ? null : new Date(status.closesAt).toISOString(),
               reason: status.reason,
             },
