@@ -1,7 +1,7 @@
 /** The engine against a real local target and a real SQLite store: gates, retries, timeouts, rollback, secrets, resume. */
 
-import { existsSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlipwayError } from '../src/core/errors.js';
@@ -9,7 +9,7 @@ import type { AnyStoredEvent } from '../src/core/events.js';
 import { Engine } from '../src/engine/engine.js';
 import { decide } from '../src/engine/gates.js';
 import { startManualRollback } from '../src/engine/rollback.js';
-import { liveDeployment, startDeployment } from '../src/engine/start-deployment.js';
+import { liveDeployment, liveDeploymentOn, startDeployment } from '../src/engine/start-deployment.js';
 import { DANA, DEV, processYaml, QUINN, type Workspace, workspace } from './engine-fixtures.js';
 
 let ws: Workspace;
@@ -304,6 +304,114 @@ describe('engine', () => {
     expect(view.phases[0]?.steps[0]?.error?.message).toContain('last words');
   });
 
+  it('keeps a service a finished step started running when the next runner takes over after a gate', async () => {
+    await setup(
+      processYaml(
+        `  - id: deploy
+    steps:
+      - id: ship
+        release: {}
+      - id: restart
+        restart: {}
+      - id: uat
+        approval: { roles: [qa] }
+`,
+        `
+service:
+  start: [sh, -c, 'sleep 30 > /dev/null 2>&1 & echo $! > "$SLIPWAY_SHARED/daemon.pid"']
+  stop: [sh, -c, 'true']
+`,
+      ),
+    );
+    const view = await deploy('v1');
+    expect(view.state).toBe('waiting');
+    const pid = Number((await readFile(path.join(ws.dir, 'target/shared/daemon.pid'), 'utf8')).trim());
+    try {
+      await decide(ws.store, view.id, 'approve', { actor: QUINN });
+      expect((await ws.engine.run(view.id)).state).toBe('succeeded');
+      expect(running(pid)).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('redacts secrets with quotes and backslashes in stored details, and multi-line secrets line by line', async () => {
+    const key = 'key-line-one-AAAA\nkey-line-two-BBBB\nkey-line-three-CC';
+    process.env.SLIPWAY_QUOTED = 'tok"en\\value-123';
+    await setup(
+      processYaml(
+        `  - id: t
+    steps:
+      - id: leak
+        run: [sh, -c, 'printf "%s\\n" "$QUOTED"; printf "%s\\n" "$KEY" | tail -n 2; exit 1']
+`,
+        `    secrets:\n      QUOTED: { env: SLIPWAY_QUOTED }\n      KEY: { file: key.pem }`,
+      ),
+    );
+    await writeFile(path.join(ws.dir, 'key.pem'), `${key}\n`);
+    const view = await deploy('v1');
+    expect(view.state).toBe('failed');
+    const raw = JSON.stringify(await ws.store.readEvents(view.id));
+    for (const leaked of [
+      'tok\\"en\\\\value-123',
+      'tok"en\\value-123',
+      'key-line-one-AAAA',
+      'key-line-two-BBBB',
+      'key-line-three-CC',
+    ]) {
+      expect(raw).not.toContain(leaked);
+    }
+    // The quoted secret, then the key's last two lines (not the whole key): each came out redacted.
+    const output = (await ws.store.readEvents(view.id)).flatMap((e) =>
+      e.type === 'step.output' ? [e.payload.text] : [],
+    );
+    expect(output.join('')).toBe('[redacted]\n[redacted]\n[redacted]\n');
+  });
+
+  it('a manual rollback after a failed deployment left live (automatic rollback off) returns to the release before it', async () => {
+    await setup(
+      processYaml(DEPLOY_PHASE, `${SERVICE}`).replace(
+        'target: { root: target }',
+        'target: { root: target }\n    rollback: { auto: false }',
+      ),
+    );
+    await deploy('v0');
+    await deploy('v1');
+    const broken = await deploy('v2', { VERSION: 'v2-broken' });
+    expect(broken.state).toBe('failed');
+    expect(await readlink(path.join(ws.dir, 'target/current'))).toContain('v2-d3');
+    const process = await ws.process(ws.yaml);
+    const live = await liveDeploymentOn(ws.store, process, 'prod');
+    expect(live.id).toBe(broken.id);
+    await startManualRollback(ws.store, live, DANA, 'broken release left live');
+    const view = await ws.engine.run(live.id);
+    expect(view.state).toBe('rolled-back');
+    expect(await readlink(path.join(ws.dir, 'target/current'))).toContain('v1-d2');
+    expect(await readFile(path.join(ws.dir, 'target/shared/running'), 'utf8')).toBe('v1');
+  });
+
+  it('rolls back even when the broken release cannot be stopped', async () => {
+    await setup(
+      processYaml(
+        DEPLOY_PHASE,
+        `
+service:
+  start: [sh, -c, 'cat "$SLIPWAY_CURRENT/VERSION" > "$SLIPWAY_SHARED/running"']
+  stop: [sh, -c, 'if grep -q broken "$SLIPWAY_SHARED/running" 2>/dev/null; then echo "cannot stop"; exit 1; fi']
+`,
+      ),
+    );
+    await deploy('v1');
+    const view = await deploy('v2', { VERSION: 'v2-broken' });
+    expect(view.state).toBe('rolled-back');
+    expect(view.rollback?.actions.map((a) => `${a.action}:${a.ok}`)).toEqual([
+      'stop:false',
+      'switch:true',
+      'start:true',
+    ]);
+    expect(await readFile(path.join(ws.dir, 'target/shared/running'), 'utf8')).toBe('v1');
+  });
+
   it('rolls back by hand to the release before the live one', async () => {
     await setup(processYaml(DEPLOY_PHASE, SERVICE));
     await deploy('v1');
@@ -329,3 +437,13 @@ describe('engine', () => {
     expect(changed.code).toBe('SLW_RELEASE_CHANGED');
   });
 });
+
+/** A live (not zombie) process. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -97,7 +97,7 @@ export interface DeploymentView {
   /** Type of the last event applied. */
   lastEventType: string;
   /** Commands started since the current runner took over: what to stop if that runner died. */
-  spawned: { readonly host: string; readonly pid: number }[];
+  spawned: { readonly step: string; readonly host: string; readonly pid: number }[];
 }
 
 /** Builds the view; throws if the log is not a valid sequence of moves. */
@@ -161,7 +161,11 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       view.spawned = [];
       break;
     case 'step.process':
-      view.spawned.push({ host: e.payload.host, pid: e.payload.pid });
+      view.spawned.push({
+        step: `${e.payload.phase}.${e.payload.step}`,
+        host: e.payload.host,
+        pid: e.payload.pid,
+      });
       break;
     case 'phase.started': {
       const p = phaseOf(e.payload.phase);
@@ -184,6 +188,7 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       break;
     }
     case 'step.succeeded': {
+      forgetSpawned(view, `${e.payload.phase}.${e.payload.step}`);
       const s = stepOf(e.payload.phase, e.payload.step);
       if (!s) break;
       s.status = 'succeeded';
@@ -196,6 +201,7 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       break;
     }
     case 'step.failed': {
+      forgetSpawned(view, `${e.payload.phase}.${e.payload.step}`);
       const s = stepOf(e.payload.phase, e.payload.step);
       if (!s) break;
       s.status = e.payload.willRetry ? 'retrying' : 'failed';
@@ -299,6 +305,7 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       };
       break;
     case 'rollback.step':
+      forgetSpawned(view, 'rollback.action');
       view.rollback?.actions.push({ ...e.payload, at: e.at });
       break;
     case 'rollback.succeeded':
@@ -322,6 +329,14 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
     case 'deployment.created':
       break;
   }
+}
+
+/**
+ * A step that ended has no leftovers to stop: what it started and left running (a service it started) is
+ * meant to keep running. Only the commands of a cut-short attempt stay listed.
+ */
+function forgetSpawned(view: DeploymentView, step: string): void {
+  view.spawned = view.spawned.filter((p) => p.step !== step);
 }
 
 /** Every step in plan order. */

@@ -158,7 +158,3 @@ export interface StoredEvent<T extends EventType = EventType> extends NewEvent<T
 }
 
 export type AnyStoredEvent = { [T in EventType]: StoredEvent<T> }[EventType];
-
-export function isEvent<T extends EventType>(e: StoredEvent, type: T): e is StoredEvent<T> {
-  return e.type === type;
-}

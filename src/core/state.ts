@@ -40,8 +40,9 @@ const TABLE: Readonly<Record<DeploymentState, Partial<Record<EventType, Deployme
     'gate.expired': 'running',
     'window.waiting': 'same',
     'window.opened': 'running',
-    // A wait that can never end (no window fits) ends the deployment; nothing on the target changed meanwhile.
+    // A window wait that can never end, or is cancelled, ends the deployment — rolling back if it changed the target.
     'deployment.failed': 'failed',
+    'rollback.started': 'rolling-back',
   },
   'rolling-back': {
     'deployment.runner': 'same',
@@ -53,9 +54,10 @@ const TABLE: Readonly<Record<DeploymentState, Partial<Record<EventType, Deployme
     'deployment.rolled-back': 'rolled-back',
     'deployment.failed': 'failed',
   },
-  // A succeeded deployment can still be rolled back by hand (`slipway rollback`).
+  // A succeeded deployment can still be rolled back by hand (`slipway rollback`), and so can a failed one
+  // whose release was left live (automatic rollback off).
   succeeded: { 'rollback.started': 'rolling-back' },
-  failed: {},
+  failed: { 'rollback.started': 'rolling-back' },
   'rolled-back': {},
 };
 

@@ -6,6 +6,8 @@ import { SlipwayError } from '../core/errors.js';
 import { nextAction } from '../core/next-action.js';
 import type { Store, Target } from '../core/ports.js';
 import { deploymentPhases, type EnvironmentSpec, type PhaseSpec, type StepSpec } from '../core/process.js';
+import { redactDeep } from '../core/redact.js';
+import { retryDelayMs } from '../core/retry.js';
 import { isTerminal } from '../core/state.js';
 import type { WindowStatus } from '../core/window-status.js';
 import { describeInstantForUser, windowStatus as environmentWindowStatus } from '../schedule/index.js';
@@ -39,6 +41,8 @@ export interface EngineOptions {
   /** The maintenance-window calculator. @default src/schedule */
   readonly windowStatus?: (env: EnvironmentSpec, nowMs: number, needMs: number) => WindowStatus;
 }
+
+const MAX_WINDOW_SLEEP_MS = 3_600_000;
 
 export class Engine {
   readonly store: Store;
@@ -97,6 +101,8 @@ export class Engine {
             },
           },
         ]);
+        // What a rollback would return to must survive pruning: find it once, before any step runs.
+        ctx.previousGood = (await previousGoodRelease(this.store, ctx.view))?.releaseDir ?? null;
         await this.drive(ctx, runSignal);
       } finally {
         await ctx.target.close();
@@ -264,7 +270,10 @@ export class Engine {
         ]);
       }
       if (!this.waitForWindows) return false;
-      await sleep(Math.max(0, status.opensAt - Date.now()), undefined, { signal });
+      // In chunks: timers cannot wait longer than ~24.8 days, and a check now and then costs nothing.
+      await sleep(Math.min(MAX_WINDOW_SLEEP_MS, Math.max(0, status.opensAt - Date.now())), undefined, {
+        signal,
+      });
     }
   }
 
@@ -308,27 +317,15 @@ export class Engine {
     const stepSignal = AbortSignal.any([signal, timeout]);
     const recorder = new OutputRecorder(ctx, phase.id, step.id);
     const runtime = this.runtimeFor(ctx, phase, step, stepSignal, recorder.write);
+    let outcome: Awaited<ReturnType<ReturnType<typeof executorFor>['execute']>>;
     try {
-      const outcome = await executorFor(step).execute(step, runtime);
-      await recorder.close();
-      await ctx.append([
-        {
-          type: 'step.succeeded',
-          payload: {
-            ...ids,
-            durationMs: Math.round(performance.now() - started),
-            summary: ctx.redact(outcome.summary),
-            ...(outcome.facts ? { facts: outcome.facts } : {}),
-            ...(outcome.details ? { details: redactDetails(ctx, outcome.details) } : {}),
-          },
-        },
-      ]);
+      outcome = await executorFor(step).execute(step, runtime);
     } catch (e) {
       await recorder.close();
       // Stopped from outside (Ctrl-C, lost lease): record nothing, the next runner decides from the open attempt.
       if (signal.aborted) throw signal.reason;
       const willRetry = attempt <= step.retry.count;
-      const retryInMs = Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs);
+      const retryInMs = retryDelayMs(step.retry, attempt);
       const timedOut = timeout.aborted;
       const code = timedOut ? 'SLW_STEP_TIMEOUT' : e instanceof SlipwayError ? e.code : 'SLW_STEP_FAILED';
       const message = timedOut
@@ -350,7 +347,22 @@ export class Engine {
           },
         },
       ]);
+      return;
     }
+    // Outside the try: a store that cannot record the success must not turn it into a failure (or a re-run).
+    await recorder.close();
+    await ctx.append([
+      {
+        type: 'step.succeeded',
+        payload: {
+          ...ids,
+          durationMs: Math.round(performance.now() - started),
+          summary: ctx.redact(outcome.summary),
+          ...(outcome.facts ? { facts: outcome.facts } : {}),
+          ...(outcome.details ? { details: redactDetails(ctx, outcome.details) } : {}),
+        },
+      },
+    ]);
   }
 
   private runtimeFor(
@@ -371,7 +383,7 @@ export class Engine {
       artifact: { path: ctx.artifactPath, sha256: ctx.view.artifactSha256 },
       target: ctx.target,
       releaseName,
-      previousGoodRelease: ctx.view.facts[FACT.previousRelease] ?? null,
+      previousGoodRelease: ctx.previousGood ?? ctx.view.facts[FACT.previousRelease] ?? null,
       scope,
       commandEnv: commandEnvFor(ctx, scope),
       facts: ctx.view.facts,
@@ -422,12 +434,12 @@ export class Engine {
   }
 }
 
-/** Details are stored and shown: pass them through the redactor as JSON so no secret rides along. */
+/** Details are stored and shown: every string in them goes through the redactor. */
 function redactDetails(
   ctx: RunContext,
   details: Readonly<Record<string, unknown>>,
 ): Readonly<Record<string, unknown>> {
-  return JSON.parse(ctx.redact(JSON.stringify(details))) as Record<string, unknown>;
+  return redactDeep(details, ctx.redact);
 }
 
 function findStep(phases: ReadonlyMap<string, PhaseSpec>, phaseId: string, stepId: string): StepSpec {

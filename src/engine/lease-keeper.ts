@@ -15,15 +15,22 @@ export class LeaseKeeper {
     readonly owner: string,
     ttlMs: number,
   ) {
+    // A busy store may refuse one renewal; the lease lasts three intervals, so only give up when it is
+    // really gone (another owner) or renewals kept failing until it would have expired.
+    let failures = 0;
     this.timer = setInterval(
       () => {
         store.renewLease(deploymentId, owner, ttlMs).then(
-          (ok) =>
-            ok ||
-            this.lost.abort(
-              new SlipwayError('SLW_LEASE_HELD', `lost the lease on deployment ${deploymentId}`),
-            ),
-          (e) => this.lost.abort(e),
+          (ok) => {
+            failures = 0;
+            if (!ok)
+              this.lost.abort(
+                new SlipwayError('SLW_LEASE_HELD', `lost the lease on deployment ${deploymentId}`),
+              );
+          },
+          (e: unknown) => {
+            if (++failures >= 3) this.lost.abort(e);
+          },
         );
       },
       Math.max(1000, Math.floor(ttlMs / 3)),

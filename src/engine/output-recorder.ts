@@ -26,7 +26,11 @@ export class OutputRecorder {
     const text = this.pendingLine + chunk;
     const cut = text.lastIndexOf('\n');
     if (cut === -1) {
-      this.pendingLine = text;
+      // Output without newlines (progress bars) must not pile up unseen: pass it on in pieces.
+      if (text.length > FLUSH_BYTES) {
+        this.emit(`${text}\n`);
+        this.pendingLine = '';
+      } else this.pendingLine = text;
       return;
     }
     this.pendingLine = text.slice(cut + 1);

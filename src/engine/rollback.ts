@@ -6,6 +6,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { Actor } from '../core/events.js';
 import type { DeploymentRecord, Store } from '../core/ports.js';
 import { phasesFor, type StepSpec } from '../core/process.js';
+import { retryDelayMs } from '../core/retry.js';
 import { executorFor } from '../steps/registry.js';
 import { runServiceCommand, switchTo } from '../steps/service-control.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
@@ -88,9 +89,13 @@ export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<vo
   const hasService = ctx.environment.service.start !== undefined;
   try {
     if (hasService) {
+      // A broken release often cannot be stopped cleanly (it already crashed): record that, and go on to
+      // switch and start the good one, which is what matters.
       await action(ctx, 'stop', signal, restartStep?.timeoutMs, async (rt) => {
         const ran = await runServiceCommand(rt, 'stop');
         return ran ? 'stopped the failed release' : 'no stop command';
+      }).catch((e: unknown) => {
+        if (signal.aborted) throw e;
       });
     }
     await action(ctx, 'switch', signal, undefined, async (rt) => {
@@ -213,7 +218,7 @@ function verifySteps(ctx: RunContext): StepSpec[] {
 function allAttemptsMs(step: StepSpec): number {
   let total = step.timeoutMs;
   for (let attempt = 1; attempt <= step.retry.count; attempt++) {
-    total += step.timeoutMs + Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs);
+    total += step.timeoutMs + retryDelayMs(step.retry, attempt);
   }
   return total;
 }
@@ -225,7 +230,7 @@ async function withRetries(step: StepSpec, rt: StepRuntime, signal: AbortSignal)
     } catch (e) {
       if (signal.aborted || attempt > step.retry.count) throw e;
       if (!(e instanceof SlipwayError)) throw e;
-      await sleep(Math.min(step.retry.delayMs * 2 ** (attempt - 1), step.retry.maxDelayMs), undefined, {
+      await sleep(retryDelayMs(step.retry, attempt), undefined, {
         signal,
       });
     }

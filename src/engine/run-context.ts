@@ -29,6 +29,8 @@ export interface RunContext {
   readonly vars: Readonly<Record<string, string>>;
   readonly redact: Redactor;
   readonly artifactPath: string;
+  /** The release folder a rollback would return to (kept by pruning); set by the runner before steps run. */
+  previousGood: string | null;
   /** Appends in order (one writer per deployment), folding each stored event into `view`. */
   append(events: readonly AnyNewEvent[]): Promise<void>;
 }
@@ -58,12 +60,17 @@ export function openRunContext(
     vars,
     redact,
     artifactPath: artifactPathFor(process, view.release, view.environment, vars),
+    previousGood: null,
     append(events) {
       const next = chain.then(async () => {
         const stored = await store.append(view.id, view.lastSeq, events);
         for (const e of stored) {
           applyEvent(view, e);
-          hooks.onEvent?.(e, view);
+          try {
+            hooks.onEvent?.(e, view);
+          } catch {
+            // A broken display must not make a stored event look unstored.
+          }
         }
       });
       chain = next.catch(() => undefined);

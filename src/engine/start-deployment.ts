@@ -2,12 +2,15 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { suggestionHint } from '../config/did-you-mean.js';
+import { viewDeployment } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
 import type { Actor } from '../core/events.js';
 import { type Plan, type PlanWindow, planDeployment } from '../core/plan.js';
 import type { DeploymentRecord, Store } from '../core/ports.js';
 import type { Process } from '../core/process.js';
 import { ACTIVE_STATES } from '../core/state.js';
+import { FACT } from '../steps/step-executor.js';
+import { createTarget } from '../targets/create-target.js';
 import { sha256File } from '../targets/safe-archive.js';
 import { artifactPathFor } from './run-context.js';
 import { resolveSecrets } from './secrets.js';
@@ -209,19 +212,36 @@ async function verifiedArtifactChecksum(
   return sha256;
 }
 
-/** The deployment a manual rollback applies to: the environment's live (latest succeeded) deployment. */
+/**
+ * The deployment a manual rollback applies to: the one whose release `current` points at on the target —
+ * usually the latest succeeded deployment, but a failed one when automatic rollback was off and left its
+ * release live. Without a known `current`, the latest succeeded deployment.
+ */
 export async function liveDeployment(
   store: Store,
   app: string,
   environment: string,
+  currentRelease: string | null = null,
 ): Promise<DeploymentRecord> {
   const [active] = await store.listDeployments({ app, environment, states: ACTIVE_STATES, limit: 1 });
   if (active) {
     throw new SlipwayError(
       'SLW_ENV_BUSY',
       `deployment ${active.id} (${active.release}) to ${environment} is still ${active.state}`,
-      { hint: `let it finish, or reject it: slipway reject ${active.id}` },
+      { hint: `let it finish first (slipway status ${active.id})` },
     );
+  }
+  if (currentRelease !== null) {
+    const recent = await store.listDeployments({
+      app,
+      environment,
+      states: ['succeeded', 'failed'],
+      limit: 50,
+    });
+    for (const d of recent) {
+      const facts = viewDeployment(await store.readEvents(d.id)).facts;
+      if (facts[FACT.switchedTo] === currentRelease) return d;
+    }
   }
   const [live] = await store.listDeployments({ app, environment, states: ['succeeded'], limit: 1 });
   if (!live) {
@@ -231,4 +251,19 @@ export async function liveDeployment(
     );
   }
   return live;
+}
+
+/** `liveDeployment`, looking at what `current` points at on the environment's target. */
+export async function liveDeploymentOn(
+  store: Store,
+  process: Process,
+  environment: string,
+): Promise<DeploymentRecord> {
+  checkEnvironment(process, environment);
+  const target = createTarget(process.environments[environment]!.target);
+  try {
+    return await liveDeployment(store, process.app, environment, await target.currentRelease());
+  } finally {
+    await target.close();
+  }
 }

@@ -1,8 +1,9 @@
 /** `slipway rollback <env|id>`: return an environment to the good release before its live one. */
 
+import { viewDeployment } from '../../core/deployment-view.js';
 import { SlipwayError } from '../../core/errors.js';
 import { startManualRollback } from '../../engine/rollback.js';
-import { liveDeployment } from '../../engine/start-deployment.js';
+import { type liveDeployment, liveDeploymentOn } from '../../engine/start-deployment.js';
 import {
   EXIT_INTERRUPTED,
   engineWithProgress,
@@ -28,7 +29,11 @@ export async function rollbackCommand(
     if (/^\d+$/.test(envOrId)) {
       const d = await store.getDeployment(Number(envOrId));
       if (!d) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${envOrId} in this store`);
-      live = await liveDeployment(store, d.app, d.environment);
+      const pinned = viewDeployment(await store.readEvents(d.id));
+      const { compileProcess } = await import('../../config/load-process.js');
+      const process = compileProcess(pinned.processSource, pinned.processFile);
+      identities = process.identities;
+      live = await liveDeploymentOn(store, process, d.environment);
       if (live.id !== d.id) {
         throw new SlipwayError(
           'SLW_ILLEGAL_TRANSITION',
@@ -39,7 +44,7 @@ export async function rollbackCommand(
     } else {
       const process = await loadCliProcess(opts);
       identities = process.identities;
-      live = await liveDeployment(store, process.app, envOrId);
+      live = await liveDeploymentOn(store, process, envOrId);
     }
     const previous = await startManualRollback(store, live, currentActor(identities), opts.comment);
     out.line(
