@@ -44,6 +44,8 @@ async function withArtifacts(yaml: string, releases: string[]): Promise<void> {
 }
 
 const as = (user: string) => ({ SLIPWAY_USER: user });
+/** A freeze end a month ahead: far enough to wait for, near enough to be within the window search horizon. */
+const FREEZE_END = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 
 /** Processes of a group that still run (zombies waiting for a slow init to reap them do not count). */
 function liveGroupMembers(pgid: number): string[] {
@@ -185,6 +187,33 @@ describe('slipway CLI', () => {
     const runner = logs.filter((e: { type: string }) => e.type === 'deployment.runner').at(-1);
     expect(runner.payload.stoppedLeftovers).toEqual([pid]);
     expect(liveGroupMembers(pid)).toEqual([]);
+  });
+
+  it('outside the window, --no-wait-for-window records the wait and exits 3; --var only overrides declared vars', async () => {
+    const yaml = processYaml(
+      `  - id: deploy
+    steps:
+      - id: ship
+        release: {}
+`,
+      `    freezes: [{ from: 2020-01-01, to: ${FREEZE_END}T00:00Z, reason: 'Migration to the new data centre' }]\n    emergency: { approvers: [devops] }`,
+    );
+    await withArtifacts(yaml, ['v1']);
+    const undeclared = await slipway(['deploy', 'prod', '-r', 'v1', '--var', 'LD_PRELOAD=/tmp/x.so'], {
+      cwd: dir,
+    });
+    expect(undeclared.code).toBe(2);
+    expect(undeclared.stderr).toContain('not declared under "vars"');
+    const r = await slipway(['deploy', 'prod', '-r', 'v1', '--no-wait-for-window', '--var', 'GREETING=hi'], {
+      cwd: dir,
+      env: { ...as('dev'), NO_COLOR: '1' },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(
+      'waiting for the maintenance window (freeze: Migration to the new data centre',
+    );
+    const status = await slipway(['status', '1'], { cwd: dir, env: { NO_COLOR: '1' } });
+    expect(status.stdout).toContain(`opens ${FREEZE_END} 00:00 UTC`);
   });
 
   it('lets exactly one of two simultaneous deployments to the same environment run', async () => {

@@ -17,6 +17,8 @@ export interface GlobalOptions {
   readonly store?: string;
   readonly json?: boolean;
   readonly verbose?: boolean;
+  /** commander's --no-wait-for-window: false to record a window wait and return instead of sleeping. */
+  readonly waitForWindow?: boolean;
 }
 
 export function processFileArg(opts: GlobalOptions): string {
@@ -56,7 +58,10 @@ export async function engineWithProgress(
 ): Promise<{ engine: Engine; stop(): void }> {
   const { Engine } = await import('../engine/engine.js');
   const hooks = progressHooks(out, { verbose: opts.verbose === true });
-  return { engine: new Engine({ store, hooks }), stop: hooks.stop };
+  return {
+    engine: new Engine({ store, hooks, waitForWindows: opts.waitForWindow !== false }),
+    stop: hooks.stop,
+  };
 }
 
 /** Ctrl-C stops the runner between steps (the deployment stays resumable) instead of killing it mid-write. */

@@ -92,6 +92,10 @@ function build(setExit: (code: number) => void): Command {
       '--emergency <reason>',
       'deploy outside the maintenance window / in a freeze (needs extra approvals; flagged)',
     )
+    .option(
+      '--no-wait-for-window',
+      'outside the window, record the wait and exit 3 (continue later: slipway resume)',
+    )
     .action(
       run(async (env, opts, cmd) =>
         (await import('./commands/deploy.js')).deployCommand(env, withGlobals(cmd, opts)),

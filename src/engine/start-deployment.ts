@@ -132,6 +132,17 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
   }
   // Fail now rather than half-way: a missing secret is a set-up problem.
   resolveSecrets(env, process.baseDir);
+  // Overrides change declared values only: a new name (LD_PRELOAD, NODE_OPTIONS, PATH…) would reach every command.
+  const undeclared = Object.keys(options.varOverrides ?? {}).filter((k) => !Object.hasOwn(env.vars, k));
+  if (undeclared.length > 0) {
+    throw new SlipwayError(
+      'SLW_USAGE',
+      `--var ${undeclared.join(', ')}: not declared under "vars" for ${environment}`,
+      {
+        hint: 'declare it in the process file (top-level or environment "vars") to allow overriding it',
+      },
+    );
+  }
 
   const vars = { ...env.vars, ...options.varOverrides };
   const artifactPath = artifactPathFor(process, release, environment, vars);

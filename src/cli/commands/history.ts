@@ -1,5 +1,6 @@
 /** `slipway history [env]`: past deployments, newest first, with outcome and duration. */
 
+import { SlipwayError } from '../../core/errors.js';
 import type { ListDeploymentsFilter } from '../../core/ports.js';
 import { type GlobalOptions, outputFor, withStore } from '../context.js';
 import { renderHistory } from '../render.js';
@@ -10,6 +11,11 @@ export async function historyCommand(
 ): Promise<number> {
   const out = outputFor(opts);
   const limit = opts.limit === undefined ? (out.json ? 10_000 : 30) : Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new SlipwayError('SLW_USAGE', `--limit "${opts.limit}" is not a positive whole number`, {
+      hint: 'e.g. -n 50',
+    });
+  }
   const filter: ListDeploymentsFilter = {
     limit,
     ...(environment ? { environment } : {}),
