@@ -214,6 +214,20 @@ describe('slipway CLI', () => {
     );
     const status = await slipway(['status', '1'], { cwd: dir, env: { NO_COLOR: '1' } });
     expect(status.stdout).toContain(`opens ${FREEZE_END} 00:00 UTC`);
+    // Nobody has to wait a month: the starter (or a role holder) can end it; a stranger cannot.
+    const stranger = await slipway(['cancel', '1'], { cwd: dir, env: as('mallory') });
+    expect(stranger.code).toBe(2);
+    expect(stranger.stderr).toContain('holds no role');
+    const cancelled = await slipway(['cancel', '1', '-m', 'moved to next week'], {
+      cwd: dir,
+      env: as('dev'),
+    });
+    expect(cancelled.code).toBe(0);
+    const after = JSON.parse((await slipway(['status', '1', '--json'], { cwd: dir })).stdout);
+    expect(after).toMatchObject({
+      state: 'failed',
+      outcome: expect.stringContaining('cancelled by dev: moved to next week'),
+    });
   });
 
   it('lets exactly one of two simultaneous deployments to the same environment run', async () => {
@@ -222,7 +236,7 @@ describe('slipway CLI', () => {
       slipway(['deploy', 'prod', '--release', 'v1'], { cwd: dir, env: as('dev') }),
       slipway(['deploy', 'prod', '--release', 'v2'], { cwd: dir, env: as('dev') }),
     ]);
-    expect([a.code, b.code].sort()).toEqual([2, 3]);
+    expect([a.code, b.code].sort(), `${a.stderr}\n${b.stderr}`).toEqual([2, 3]);
     expect((a.code === 2 ? a : b).stderr).toContain('SLW_ENV_BUSY');
     const history = JSON.parse((await slipway(['history', '--json'], { cwd: dir })).stdout);
     expect(history).toHaveLength(1);

@@ -114,7 +114,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(err.message).toContain('running');
         expect(err.hint).toContain(`slipway status ${first.id}`);
         expect(err.hint).toMatch(/wait/);
-        expect(err.hint).toMatch(/roll it back/);
+        expect(err.hint).toMatch(/slipway cancel/);
         expect(await snapshot()).toEqual(before);
       });
 

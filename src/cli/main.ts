@@ -141,6 +141,18 @@ function build(setExit: (code: number) => void): Command {
   }
 
   program
+    .command('cancel <id>')
+    .description(
+      'end an unfinished deployment (at a gate, waiting for its window); rolls back if it changed the target',
+    )
+    .option('-m, --comment <text>', 'why (recorded)')
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/cancel.js')).cancelCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
+
+  program
     .command('rollback <environment-or-id>')
     .description('return an environment to the good release before its live one')
     .option('-m, --comment <text>', 'why (recorded)')

@@ -93,6 +93,8 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
         );
         break;
       case 'gate.waiting': {
+        // An automatic checklist item is ticked in the same breath: its "checked by slipway" line says it all.
+        if (e.payload.roles.length === 0) break;
         const gate = view.phases
           .flatMap((p) => p.steps)
           .find((s) => s.id === e.payload.step && s.phase === e.payload.phase);

@@ -126,7 +126,7 @@ export function renderPlan(plan: Plan, c: Colors): string {
       );
     }
   }
-  lines.push(plan.gates.length ? c.bold('gates (people must act):') : 'gates: none');
+  lines.push(plan.gates.length ? c.bold('gates:') : 'gates: none');
   for (const g of plan.gates) lines.push(`  • ${g}`);
   const people = Object.entries(plan.people);
   if (people.length)

@@ -76,6 +76,10 @@ export const ERROR_CATALOGUE = {
     category: 'bad-input',
     summary: 'No maintenance window (outside freezes) can ever fit the deployment.',
   },
+  SLW_CANCELLED: {
+    category: 'failed',
+    summary: 'A person cancelled the deployment (it rolled back if it had changed the target).',
+  },
   SLW_GATE_REJECTED: { category: 'failed', summary: 'A gate was rejected by a member of an awaited role.' },
   SLW_ROLLBACK_FAILED: {
     category: 'failed',

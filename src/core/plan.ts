@@ -101,6 +101,7 @@ export function planDeployment(process: Process, ctx: PlanContext): Plan {
 
 function describeGate(s: PlannedStep): string {
   if (!s.gate) return '';
+  if (s.kind === 'checklist' && s.gate.auto) return `checklist "${s.gate.item}" (automatic: ${s.gate.auto})`;
   return s.kind === 'checklist'
     ? `checklist "${s.gate.item}" by ${s.gate.roles.join(', ')}`
     : `approval by ${s.gate.roles.join(' + ')}`;

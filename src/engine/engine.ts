@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DeploymentView, viewDeployment } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
+import type { Actor } from '../core/events.js';
 import { nextAction } from '../core/next-action.js';
 import type { Store, Target } from '../core/ports.js';
 import { deploymentPhases, type EnvironmentSpec, type PhaseSpec, type StepSpec } from '../core/process.js';
@@ -104,6 +105,36 @@ export class Engine {
         // What a rollback would return to must survive pruning: find it once, before any step runs.
         ctx.previousGood = (await previousGoodRelease(this.store, ctx.view))?.releaseDir ?? null;
         await this.drive(ctx, runSignal);
+      } finally {
+        await ctx.target.close();
+      }
+      return ctx.view;
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * Ends an unfinished deployment on a person's word (waiting at a gate or for a window, or left running by a
+   * dead runner): it fails, and rolls back first when it had already changed the target.
+   */
+  async cancel(deploymentId: number, actor: Actor, comment: string): Promise<DeploymentView> {
+    const initial = await this.view(deploymentId);
+    if (isTerminal(initial.state) || initial.state === 'rolling-back') {
+      throw new SlipwayError(
+        'SLW_ILLEGAL_TRANSITION',
+        `deployment ${deploymentId} is ${initial.state}: nothing to cancel`,
+      );
+    }
+    const lease = await LeaseKeeper.take(this.store, deploymentId, this.leaseTtlMs);
+    try {
+      const view = await this.view(deploymentId);
+      const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
+      try {
+        await stopLeftoverProcesses(view.spawned);
+        ctx.previousGood = (await previousGoodRelease(this.store, ctx.view))?.releaseDir ?? null;
+        const reason = `cancelled by ${actor.user}${comment ? `: ${comment}` : ''}`;
+        await this.fail(ctx, reason, 'SLW_CANCELLED', lease.lostSignal);
       } finally {
         await ctx.target.close();
       }
@@ -413,7 +444,7 @@ export class Engine {
               trigger:
                 code === 'SLW_STEP_INTERRUPTED'
                   ? 'interrupted'
-                  : code === 'SLW_GATE_REJECTED'
+                  : code === 'SLW_GATE_REJECTED' || code === 'SLW_CANCELLED'
                     ? 'rejected'
                     : 'step-failed',
               toRelease: previous.release,

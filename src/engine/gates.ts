@@ -5,7 +5,7 @@ import { type DeploymentView, gateExpiry, openGate, viewDeployment } from '../co
 import { SlipwayError } from '../core/errors.js';
 import type { Actor, AnyNewEvent } from '../core/events.js';
 import type { Store } from '../core/ports.js';
-import type { ApprovalRule } from '../core/process.js';
+import type { ApprovalRule, Process } from '../core/process.js';
 
 export type Decision = 'approve' | 'reject' | 'check';
 
@@ -145,4 +145,23 @@ export async function decide(
         : { type: 'gate.rejected', payload: base };
   await store.append(deploymentId, view.lastSeq, [event]);
   return { view: viewDeployment(await store.readEvents(deploymentId)), role, remaining };
+}
+
+/**
+ * Who may take an action outside gates (cancel, manual rollback): someone who holds a role in the process —
+ * or, for a cancel, whoever started the deployment. A stranger to the process may not.
+ */
+export function assertMayAct(process: Process, actor: Actor, action: string, startedBy?: string): Actor {
+  const user = actor.via === 'os-user' ? (process.identities[actor.user] ?? actor.user) : actor.user;
+  const mapped = { ...actor, user };
+  if (user === startedBy) return mapped;
+  const roles = Object.entries(process.roles).filter(([, members]) => members.includes(user));
+  if (roles.length > 0) return mapped;
+  throw new SlipwayError(
+    'SLW_NOT_AUTHORIZED',
+    `${user} holds no role in ${process.app}'s process and may not ${action}`,
+    {
+      hint: 'act as a member of a role (set SLIPWAY_USER), or add the user to a role in the process file',
+    },
+  );
 }

@@ -118,7 +118,19 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
     states: ACTIVE_STATES,
     limit: 1,
   });
-  if (active && active.release === release) return { deployment: active, resumed: true };
+  if (active && active.release === release) {
+    // Continuing the unfinished deployment: options that would change it cannot apply silently.
+    if (options.emergency || Object.keys(options.varOverrides ?? {}).length > 0) {
+      throw new SlipwayError(
+        'SLW_ENV_BUSY',
+        `deployment ${active.id} of ${release} to ${environment} is unfinished (${active.state}); --emergency and --var cannot change it`,
+        {
+          hint: `continue it without them (slipway resume ${active.id}), or end it first: slipway cancel ${active.id}`,
+        },
+      );
+    }
+    return { deployment: active, resumed: true };
+  }
 
   const plan = await planFor(store, process, environment, release, {
     emergency: options.emergency !== undefined,
@@ -239,7 +251,7 @@ export async function liveDeployment(
     throw new SlipwayError(
       'SLW_ENV_BUSY',
       `deployment ${active.id} (${active.release}) to ${environment} is still ${active.state}`,
-      { hint: `let it finish first (slipway status ${active.id})` },
+      { hint: `let it finish (slipway status ${active.id}), or end it: slipway cancel ${active.id}` },
     );
   }
   if (currentRelease !== null) {

@@ -2,6 +2,8 @@
 
 import { viewDeployment } from '../../core/deployment-view.js';
 import { SlipwayError } from '../../core/errors.js';
+import type { Process } from '../../core/process.js';
+import { assertMayAct } from '../../engine/gates.js';
 import { startManualRollback } from '../../engine/rollback.js';
 import { type liveDeployment, liveDeploymentOn } from '../../engine/start-deployment.js';
 import {
@@ -25,14 +27,13 @@ export async function rollbackCommand(
   const out = outputFor(opts);
   return withStore(opts, async (store) => {
     let live: Awaited<ReturnType<typeof liveDeployment>>;
-    let identities: Readonly<Record<string, string>> = {};
+    let process: Process;
     if (/^\d+$/.test(envOrId)) {
       const d = await store.getDeployment(Number(envOrId));
       if (!d) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${envOrId} in this store`);
       const pinned = viewDeployment(await store.readEvents(d.id));
       const { compileProcess } = await import('../../config/load-process.js');
-      const process = compileProcess(pinned.processSource, pinned.processFile);
-      identities = process.identities;
+      process = compileProcess(pinned.processSource, pinned.processFile);
       live = await liveDeploymentOn(store, process, d.environment);
       if (live.id !== d.id) {
         throw new SlipwayError(
@@ -42,11 +43,11 @@ export async function rollbackCommand(
         );
       }
     } else {
-      const process = await loadCliProcess(opts);
-      identities = process.identities;
+      process = await loadCliProcess(opts);
       live = await liveDeploymentOn(store, process, envOrId);
     }
-    const previous = await startManualRollback(store, live, currentActor(identities), opts.comment);
+    const actor = assertMayAct(process, currentActor(), `roll back ${live.environment}`);
+    const previous = await startManualRollback(store, live, actor, opts.comment);
     out.line(
       `rolling back ${live.environment}: ${live.release} (deployment ${live.id}) → ${previous.release}`,
     );

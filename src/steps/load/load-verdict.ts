@@ -48,9 +48,9 @@ export interface LoadVerdict {
 export const MIN_THROUGHPUT_SHARE = 0.9;
 /**
  * A p95 that grew by less than this is not a regression, whatever the percentage: on a fast service, scheduler
- * and timer jitter alone moves a 1 ms p95 by more than 20%.
+ * and timer jitter alone moves a 2 ms p95 by more than 20% (seen: 2.4 ms → 4.4 ms with nothing changed).
  */
-export const MIN_REGRESSION_MS = 1;
+export const MIN_REGRESSION_MS = 5;
 
 /** Reads a baseline from the `details` a load step recorded; only a run at the same rate is comparable. */
 export function pickBaseline(

@@ -101,7 +101,13 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     // WAL lets readers (status, logs) run while a deployment writes; NORMAL is durable enough in WAL
     // (a power cut can lose the last commits, never corrupt the file) and avoids an fsync per event.
-    if (!inMemory) db.pragma('journal_mode = WAL');
+    // Switching a new file to WAL takes a lock that SQLite does not wait for (no busy handler): two
+    // processes opening a new store at once must retry here rather than fail.
+    if (!inMemory)
+      retryWhileBusy(
+        () => db!.pragma('journal_mode = WAL'),
+        options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      );
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrateSqlite(db, path);
@@ -114,6 +120,19 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       cause: err,
       details: { path },
     });
+  }
+}
+
+function retryWhileBusy<T>(fn: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!String(sqliteCode(err)).startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+      // A synchronous pause: opening is synchronous in better-sqlite3, and this only happens at start-up.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
+    }
   }
 }
 
@@ -540,7 +559,7 @@ function environmentBusy(active: DeploymentRow): SlipwayError {
     'SLW_ENV_BUSY',
     `environment "${active.environment}" of app "${active.app}" is busy: deployment ${active.id} (release ${active.release}) is ${active.state}`,
     {
-      hint: `wait for deployment ${active.id} to finish (\`slipway status ${active.id}\`), or finish it or roll it back first`,
+      hint: `wait for deployment ${active.id} to finish (slipway status ${active.id}), or end it: slipway cancel ${active.id}`,
       details: {
         app: active.app,
         environment: active.environment,
