@@ -51,6 +51,7 @@ function build(setExit: (code: number) => void): Command {
     .command('init')
     .description("write a starter slipway.yaml with the seed's process and checklists")
     .option('--force', 'overwrite an existing file')
+    .option('--minimal', 'a small process (staging, QA sign-off, production) instead of the whole seed')
     .action(
       run(async (opts, cmd) => (await import('./commands/init.js')).initCommand(withGlobals(cmd, opts))),
     );

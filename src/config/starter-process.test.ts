@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecklistStep } from '../core/process.js';
 import { compileProcess } from './load-process.js';
-import { STARTER_PROCESS } from './starter-process.js';
+import { MINIMAL_PROCESS, STARTER_PROCESS } from './starter-process.js';
 
 describe('STARTER_PROCESS', () => {
   const p = compileProcess(STARTER_PROCESS, '/srv/my-app/slipway.yaml');
@@ -110,5 +110,18 @@ describe('STARTER_PROCESS', () => {
         },
       ],
     });
+  });
+});
+
+describe('MINIMAL_PROCESS', () => {
+  it('compiles: staging then production, a QA sign-off in staging, smoke checks that roll back', () => {
+    const p = compileProcess(MINIMAL_PROCESS, '/srv/my-app/slipway.yaml');
+    expect(Object.keys(p.environments)).toEqual(['staging', 'production']);
+    expect(p.environments.production?.requires).toEqual(['staging']);
+    expect(p.phases.map((ph) => ph.steps.map((s) => s.kind))).toEqual([
+      ['release', 'restart', 'http'],
+      ['approval'],
+    ]);
+    expect(p.environments.production?.rollback.auto).toBe(true);
   });
 });

@@ -237,3 +237,63 @@ phases:
       - id: docs-updated
         checklist: { item: Release notes and documentation updated, role: pm }
 `;
+
+/**
+ * What `slipway init --minimal` writes: the smallest useful process — ship to staging, QA signs off, promote
+ * to production, roll back on a failed smoke check. The tutorial starts here; `init` writes the whole seed.
+ */
+export const MINIMAL_PROCESS = `# slipway.yaml: a minimal process. Ship to staging, QA signs off, promote the same release to
+# production; a failed smoke check rolls back to the previous release. \`slipway init --force\` writes
+# the organization's whole process instead (checklists, test and security gates, windows).
+version: 1
+app: my-app
+
+# People by role: OS login names, or what you set in SLIPWAY_USER.
+roles:
+  developer: [dev]
+  qa: [quinn]
+  devops: [dana]
+
+# One tarball per release, built by you or your CI.
+artifact:
+  path: dist/my-app-{{ release }}.tar.gz
+
+vars:
+  HOST: 127.0.0.1
+
+# Run on the target by restart steps and by rollback; {{ target.current }} is the live release.
+# start must leave the server running in its own session (setsid, or systemctl/docker), and return.
+service:
+  start: ['{{ target.current }}/bin/start']
+  stop: ['{{ target.current }}/bin/stop']
+  env:
+    PORT: '{{ vars.PORT }}'
+    DATA_DIR: '{{ target.shared }}'
+
+environments:
+  staging:
+    target: { root: deploy/staging }      # holds releases/, current and shared/
+    vars: { PORT: '8081' }
+  production:
+    target: { root: deploy/production }
+    vars: { PORT: '8080' }
+    requires: [staging]                   # a release must succeed in staging first
+
+phases:
+  - id: deploy
+    steps:
+      - id: ship
+        release: { keep: 5 }              # verify the SHA-256, unpack into releases/<release>-d<id>
+      - id: restart
+        restart: {}                       # stop, switch current atomically, start
+      - id: smoke
+        http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/', expect: { status: 200 } }
+        retries: 5
+        retryDelay: 200ms
+
+  - id: sign-off
+    environments: [staging]
+    steps:
+      - id: uat
+        approval: { roles: [qa] }         # user acceptance: someone other than who deployed
+`;
