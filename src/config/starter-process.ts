@@ -176,7 +176,7 @@ phases:
         load:
           url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/health'
           rate: 50
-          duration: 30s
+          duration: 10s
           maxP95: 500ms
           maxErrorRate: 1%
           regression: 20%
