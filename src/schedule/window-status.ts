@@ -2,6 +2,7 @@
 
 import { formatDuration } from '../core/duration.js';
 import type { FreezeSpec, WindowSpec } from '../core/process.js';
+import type { WindowStatus } from '../core/window-status.js';
 import { describeSoon } from './describe-instant.js';
 import { type WindowOpening, windowOpenings } from './window-openings.js';
 import { DAY_MS } from './zoned-time.js';
@@ -9,21 +10,8 @@ import { DAY_MS } from './zoned-time.js';
 /** How far ahead `windowStatus` looks for a moment that is open for long enough. */
 export const SEARCH_HORIZON_MS = 400 * DAY_MS;
 
-export type WindowStatus =
-  /**
-   * Open now, for at least the time asked for. `closesAt` is when the open period ends (a window closing,
-   * or a freeze starting); null when nothing ends it within the search horizon, e.g. no windows at all.
-   */
-  | { readonly state: 'open'; readonly closesAt: number | null }
-  /** Not now; `opensAt` is the first moment that is open for long enough, `closesAt` as for 'open'. */
-  | {
-      readonly state: 'closed';
-      readonly opensAt: number;
-      readonly closesAt: number | null;
-      readonly reason: string;
-    }
-  /** No moment within the search horizon is open for long enough. */
-  | { readonly state: 'never'; readonly reason: string };
+/** The answer's shape is the engine's (core) port; this module is its implementation. */
+export type { WindowStatus };
 
 export interface WindowedEnvironment {
   /** Alternatives: the environment is open while any of them is. Empty means any time. */
