@@ -11,7 +11,7 @@ import type { KeyPath } from './yaml-positions.js';
  * How a templated string is used. Secrets may reach a command only through its environment, a
  * request only through headers and body: argv lists show in `ps`, URLs and paths in logs.
  */
-type Use = 'argv' | 'shell' | 'env' | 'url' | 'header' | 'body' | 'path' | 'expect';
+type Use = 'argv' | 'shell' | 'env' | 'url' | 'header' | 'body' | 'path' | 'expect' | 'artifact';
 const SECRETS_ALLOWED: ReadonlySet<Use> = new Set(['env', 'header', 'body']);
 const USE_WORDS: Readonly<Record<Use, string>> = {
   argv: 'an argv list',
@@ -22,7 +22,17 @@ const USE_WORDS: Readonly<Record<Use, string>> = {
   body: 'a body',
   path: 'a path',
   expect: 'an expected body',
+  artifact: 'the artifact path',
 };
+
+/** Known only once a deployment exists and its target is open: not when its artifact is chosen. */
+const NOT_FOR_ARTIFACTS = new Set([
+  'deployment.id',
+  'target.root',
+  'target.current',
+  'target.shared',
+  'target.release',
+]);
 
 const FIXED_NAMES = [
   'app',
@@ -123,8 +133,8 @@ function templateFields(file: ProcessFile): Field[] {
     add([...path, 'expect', 'body'], h.expect?.body, 'expect', envs);
   };
 
-  add(['artifact', 'path'], file.artifact.path, 'path', all);
-  add(['artifact', 'sha256File'], file.artifact.sha256File, 'path', all);
+  add(['artifact', 'path'], file.artifact.path, 'artifact', all);
+  add(['artifact', 'sha256File'], file.artifact.sha256File, 'artifact', all);
   service(['service'], file.service, all);
   for (const [name, env] of Object.entries(file.environments))
     service(['environments', name, 'service'], env.service, [name]);
@@ -176,6 +186,12 @@ function checkField(field: Field, declared: Declared, problems: ProblemList): vo
   }
   for (const ref of new Set(refs)) {
     const [namespace, name, ...rest] = ref.split('.');
+    if (use === 'artifact' && NOT_FOR_ARTIFACTS.has(ref)) {
+      problems.add(path, `"{{ ${ref} }}" has no value yet when the artifact is looked up`, {
+        hint: 'artifact paths may use {{ app }}, {{ env }}, {{ release }} and {{ vars.NAME }}',
+      });
+      continue;
+    }
     if (FIXED_NAMES.includes(ref)) continue;
     if (namespace === 'vars' && name !== undefined && rest.length === 0)
       checkVar(name, field, declared, problems);

@@ -1,5 +1,6 @@
 /** Everything one runner needs to drive one deployment: its compiled process, target, secrets, and the serialized log writer. */
 
+import path from 'node:path';
 import { compileProcess } from '../config/load-process.js';
 import type { DeploymentView } from '../core/deployment-view.js';
 import { applyEvent } from '../core/deployment-view.js';
@@ -7,7 +8,7 @@ import type { AnyNewEvent, AnyStoredEvent } from '../core/events.js';
 import type { Store, Target } from '../core/ports.js';
 import type { EnvironmentSpec, Process } from '../core/process.js';
 import { makeRedactor, type Redactor } from '../core/redact.js';
-import type { TemplateScope } from '../core/template.js';
+import { renderTemplate, type TemplateScope } from '../core/template.js';
 import { createTarget } from '../targets/create-target.js';
 import { resolveSecrets } from './secrets.js';
 
@@ -87,12 +88,11 @@ export function artifactPathFor(
   environment: string,
   vars: Readonly<Record<string, string>>,
 ): string {
-  const text = process.artifact.path
-    .replace(/\{\{\s*release\s*\}\}/g, release)
-    .replace(/\{\{\s*app\s*\}\}/g, process.app)
-    .replace(/\{\{\s*env\s*\}\}/g, environment)
-    .replace(/\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => vars[name] ?? '');
-  return text.startsWith('/') ? text : `${process.baseDir}/${text}`;
+  // The config refuses deployment and target names in artifact paths: they have no value yet.
+  const none = { root: '', current: '', shared: '', release: '' };
+  const scope = { app: process.app, env: environment, release, deployment: { id: '' }, vars, target: none };
+  const text = renderTemplate(process.artifact.path, scope, 'artifact.path');
+  return path.resolve(process.baseDir, text);
 }
 
 /** The template scope for a release on this deployment's target. */
