@@ -263,6 +263,12 @@ describe('slipway CLI', () => {
     const missing = await slipway(['deploy', 'prod', '-r', 'v9', '--json'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).error.code).toBe('SLW_ARTIFACT_NOT_FOUND');
+    const usage = await slipway(['deploy', 'prod', '--json'], { cwd: dir });
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout).error).toMatchObject({
+      code: 'SLW_USAGE',
+      message: expect.stringContaining('--release'),
+    });
     const badId = await slipway(['status', 'abc'], { cwd: dir });
     expect(badId.code).toBe(2);
     const noFile = await slipway(['validate', 'nope.yaml'], { cwd: dir });

@@ -21,7 +21,7 @@ Environment:
   SLIPWAY_USER   act as this user (default: the OS user)
   NO_COLOR       no colours`;
 
-function build(setExit: (code: number) => void): Command {
+function build(setExit: (code: number) => void, json: boolean): Command {
   const program = new Command('slipway')
     .description(
       'Runs your written deployment process: plan, test, staging, production, validation, rollback.',
@@ -32,8 +32,10 @@ function build(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', "show every command's output live")
     .addHelpText('after', EXIT_HELP)
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError(!json && '(run with --help for usage)')
     .exitOverride();
+  // Under --json, usage errors are reported once, as JSON, by reportError (commander would print text).
+  if (json) program.configureOutput({ writeErr: () => undefined });
 
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
@@ -207,10 +209,10 @@ function build(setExit: (code: number) => void): Command {
 
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
+  const json = argv.includes('--json');
   const program = build((c) => {
     code = c;
-  });
-  const json = argv.includes('--json');
+  }, json);
   try {
     await program.parseAsync(argv as string[]);
     return code;
@@ -225,6 +227,18 @@ function reportError(e: unknown, json: boolean): number {
     // Help and version are "errors" to commander; they already printed.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
       return EXIT.ok;
+    if (json) {
+      out.result(
+        {
+          error: {
+            code: 'SLW_USAGE',
+            message: e.message.replace(/^error: /, ''),
+            hint: 'run with --help for usage',
+          },
+        },
+        () => '',
+      );
+    }
     return EXIT.badInput;
   }
   if (e instanceof SlipwayError) {
