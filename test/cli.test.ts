@@ -176,6 +176,8 @@ describe('slipway CLI', () => {
       await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    const orphan = await slipway(['status', '1'], { cwd: dir, env: { NO_COLOR: '1' } });
+    expect(orphan.stdout).toContain('no Slipway process is running it (stopped or killed): slipway resume 1');
     const resumed = await slipway(['resume', '--json'], { cwd: dir });
     expect(resumed.code).toBe(1);
     const view = JSON.parse(resumed.stdout);

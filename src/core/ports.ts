@@ -89,6 +89,8 @@ export interface Store {
   acquireLease(deploymentId: number, owner: string, ttlMs: number): Promise<LeaseResult>;
   renewLease(deploymentId: number, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(deploymentId: number, owner: string): Promise<void>;
+  /** Who holds the execution lease of a deployment, if anyone (possibly expired). */
+  getLease(deploymentId: number): Promise<{ readonly owner: string; readonly expiresAt: string } | undefined>;
   /** Walks the whole hash chain in order and reports the first event whose hashes do not match. */
   verifyChain(): Promise<ChainVerification>;
   close(): Promise<void>;

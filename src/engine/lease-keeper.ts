@@ -71,7 +71,8 @@ export class LeaseKeeper {
   }
 }
 
-function holderIsDeadHere(holder: string): boolean {
+/** Whether the lease holder is a process on this machine that no longer exists. */
+export function holderIsDeadHere(holder: string): boolean {
   const [host, pidText] = holder.split(':');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
@@ -82,4 +83,14 @@ function holderIsDeadHere(holder: string): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/** Whether some live Slipway process is running the deployment now (judged by its lease). */
+export async function hasLiveRunner(
+  store: Store,
+  deploymentId: number,
+  nowMs = Date.now(),
+): Promise<boolean> {
+  const lease = await store.getLease(deploymentId);
+  return lease !== undefined && Date.parse(lease.expiresAt) > nowMs && !holderIsDeadHere(lease.owner);
 }

@@ -17,7 +17,18 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions)
     const { Engine } = await import('../../engine/engine.js');
     const view = await new Engine({ store }).view(deploymentId);
     const { processSource: _source, ...shown } = view;
-    out.result(shown, () => renderStatus(view, out.c));
+    const { hasLiveRunner } = await import('../../engine/lease-keeper.js');
+    // Running or rolling back with nobody at the wheel: a killed or interrupted runner. Say how to go on.
+    const orphaned =
+      (view.state === 'running' || view.state === 'rolling-back') && !(await hasLiveRunner(store, view.id));
+    out.result({ ...shown, orphaned }, () =>
+      [
+        renderStatus(view, out.c),
+        ...(orphaned
+          ? [out.c.yellow(`no Slipway process is running it (stopped or killed): slipway resume ${view.id}`)]
+          : []),
+      ].join('\n'),
+    );
     return 0;
   });
 }

@@ -330,6 +330,15 @@ export class SqliteStore implements Store {
     );
   }
 
+  async getLease(
+    deploymentId: number,
+  ): Promise<{ readonly owner: string; readonly expiresAt: string } | undefined> {
+    return this.#read(`read the lease of deployment ${deploymentId}`, () => {
+      const row = this.#sql.lease.get(deploymentId);
+      return row && { owner: row.owner, expiresAt: row.expires_at };
+    });
+  }
+
   async releaseLease(deploymentId: number, owner: string): Promise<void> {
     this.#write(`release the lease of deployment ${deploymentId}`, () => {
       this.#sql.deleteLease.run(deploymentId, owner);
