@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, slipway } from './cli-helpers.js';
 import { processYaml, workspace } from './engine-fixtures.js';
@@ -137,6 +138,13 @@ describe('slipway CLI', () => {
     const logs = await slipway(['logs', '1'], { cwd: dir });
     expect(logs.stdout).toContain('deploying v1 as hello');
     expect((await slipway(['audit', 'verify'], { cwd: dir })).code).toBe(0);
+    // Someone "fixes" history by editing the table that history and promotion read: audit notices.
+    const db = new Database(path.join(dir, '.slipway', 'slipway.db'));
+    db.prepare("UPDATE deployments SET state = 'failed' WHERE id = 1").run();
+    db.close();
+    const tampered = await slipway(['audit', 'verify'], { cwd: dir });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toContain('deployment 1 is recorded as failed, but its events say succeeded');
   });
 
   it('logs --follow streams a running deployment until it ends', async () => {
