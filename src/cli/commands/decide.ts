@@ -1,5 +1,6 @@
 /** `slipway approve|reject|check <id>`: decide at the open gate as the current user, then carry the deployment on. */
 
+import { SlipwayError } from '../../core/errors.js';
 import { type Decision, decide } from '../../engine/gates.js';
 import {
   EXIT_INTERRUPTED,
@@ -44,7 +45,18 @@ export async function decideCommand(decision: Decision, id: string, opts: Decide
     const { engine, stop } = await engineWithProgress(store, out, opts);
     const interrupt = interruptSignal(out);
     try {
-      const { view, interrupted } = await follow(engine, deploymentId, interrupt.signal, out);
+      let followed: Awaited<ReturnType<typeof follow>>;
+      try {
+        followed = await follow(engine, deploymentId, interrupt.signal, out);
+      } catch (e) {
+        // The decision stands; carrying the deployment on needs its secrets, which an approver may not hold.
+        if (!(e instanceof SlipwayError) || e.code !== 'SLW_SECRET_MISSING') throw e;
+        out.note(
+          `${verb}; it goes on when someone who has its secrets runs: slipway resume ${deploymentId} (${e.message})`,
+        );
+        return exitForState('waiting');
+      }
+      const { view, interrupted } = followed;
       if (interrupted) return EXIT_INTERRUPTED;
       out.result(view, () => (view.state === 'waiting' ? '' : `\n${renderStatus(view, out.c)}`));
       return exitForState(view.state);
