@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { NewEvent } from '../src/core/events.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { createdEvent } from '../test/store-fixtures.js';
 import { BIN, timeProcess, withTempDir } from './bench-util.js';
 
 export const DEPLOYMENTS = 10_000;
@@ -17,36 +18,13 @@ export interface HistoryResult {
   readonly outputBytes: number;
 }
 
+/** Deployment `i`: alternating environments, a release per deployment (the same builder the store tests use). */
 function created(i: number): NewEvent<'deployment.created'> {
-  const environment = ['staging', 'production'][i % 2]!;
-  const release = `1.${Math.floor(i / 100)}.${i % 100}`;
-  return {
-    type: 'deployment.created',
-    payload: {
-      app: 'shop',
-      environment,
-      release,
-      artifactSha256: 'a'.repeat(64),
-      processSource: 'version: 1\napp: shop\n',
-      processSourceHash: 'b'.repeat(64),
-      processFile: '/srv/shop/slipway.yaml',
-      plan: {
-        app: 'shop',
-        environment,
-        release,
-        currentRelease: null,
-        target: 'local:/srv/shop',
-        phases: [],
-        gates: [],
-        missingPromotions: [],
-        autoRollback: true,
-        emergency: false,
-        people: {},
-      },
-      actor: { user: 'bench', via: 'env' },
-      varOverrides: {},
-    },
-  };
+  return createdEvent({
+    environment: ['staging', 'production'][i % 2]!,
+    release: `1.${Math.floor(i / 100)}.${i % 100}`,
+    user: 'bench',
+  });
 }
 
 /** Fills the store through its own API (one transaction per call), with a clock that moves a minute a deployment. */

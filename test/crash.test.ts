@@ -13,8 +13,9 @@
  * - "file + held output": built-in steps (release, config) have no command of their own; the test waits for
  *   their work to appear on disk while a trigger holds the step's output event (written at its end), so the
  *   kill lands after the work and before the verdict — the most dangerous moment of an idempotent step.
- * Commands run in their own process group, so they outlive the killed runner; the test waits for them to
- * finish before resuming, so that the assertions do not depend on a race with a dead runner's leftovers.
+ * Commands run in their own process group, so they outlive the killed runner. The test resumes at once,
+ * while they still run: the resume must stop them (recorded process groups) before it decides anything,
+ * and afterwards none may still be running.
  */
 
 import { existsSync } from 'node:fs';
@@ -28,13 +29,13 @@ import {
   currentRelease,
   exited,
   markerCount,
+  orphanPids,
   removeWorkspace,
   requireBuiltCli,
   runCli,
   runningVersion,
   STEPS,
   startCli,
-  waitForOrphans,
 } from './crash/crash-workspace.js';
 import { logProblems, tail } from './crash/log-check.js';
 import {
@@ -320,7 +321,8 @@ async function runAndKill(
     }
     child.kill('SIGKILL');
     const killed = await exit;
-    const orphans = await waitForOrphans(ws);
+    // Left running on purpose: the resume must stop them itself before it decides anything.
+    const orphans = (await orphanPids(ws)).length;
     if (kp.hold) removeHold(ws.store);
     const atKill = watch.events(deploymentId);
     // Output and process records are what a running step writes; the point is about step and runner events.
@@ -365,6 +367,7 @@ async function resumeAndCheck(
   const runners = (log: readonly LoggedEvent[]) => log.filter((e) => e.type === 'deployment.runner').length;
   expect(runners(events), `one more runner than at the kill\n${context}`).toBe(runners(atKill) + 1);
   expect(watch.leases(), 'no lease is left behind').toBe(0);
+  expect(await orphanPids(ws), "the killed runner's commands were stopped, none still runs").toEqual([]);
   const audit = await runCli(ws, ['audit', 'verify', '--json']);
   expect(audit.code, `audit verify: ${audit.stdout}${audit.stderr}`).toBe(0);
 

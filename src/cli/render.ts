@@ -2,7 +2,7 @@
 
 import type { DeploymentView, StepView } from '../core/deployment-view.js';
 import { formatDuration } from '../core/duration.js';
-import type { Plan } from '../core/plan.js';
+import { type Plan, worstCaseDuration } from '../core/plan.js';
 import type { DeploymentRecord } from '../core/ports.js';
 import type { DeploymentState } from '../core/state.js';
 import type { Colors } from './output.js';
@@ -132,6 +132,11 @@ export function renderPlan(plan: Plan, c: Colors): string {
   if (people.length)
     lines.push(`who must act: ${people.map(([r, m]) => `${r} (${m.join(', ') || 'nobody!'})`).join('; ')}`);
   if (plan.window) lines.push(`maintenance window: ${plan.window.description}`);
+  lines.push(
+    c.dim(
+      `at most ${worstCaseDuration(plan)} of work if every step ran to its timeout (time at gates not counted)`,
+    ),
+  );
   if (plan.emergency)
     lines.push(c.red('⚑ emergency: windows and freezes do not hold it; extra approvals do'));
   if (plan.missingPromotions.length) {

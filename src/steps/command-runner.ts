@@ -6,12 +6,8 @@ import { SlipwayError } from '../core/errors.js';
 import type { ExecResult } from '../core/ports.js';
 import type { CommandSpec, RunCheckSpec } from '../core/process.js';
 import { renderRecord, renderTemplate, type TemplateScope } from '../core/template.js';
-import { execLocal } from '../targets/local-exec.js';
+import { commandDisplay, execLocal } from '../targets/local-exec.js';
 import type { StepRuntime } from './step-executor.js';
-
-export function describeCommand(command: CommandSpec): string {
-  return 'argv' in command ? command.argv.join(' ') : command.shell;
-}
 
 /** Renders templates inside argv elements only; shell strings get values through the environment. */
 export function renderCommand(command: CommandSpec, rt: StepRuntime, where: string): CommandSpec {
@@ -40,7 +36,7 @@ export async function runCommandSpec(
   const command = renderCommand(spec.command, rt, where);
   const env = { ...rt.commandEnv, ...renderRecord(spec.env, rt.scope, `${where}.env`) };
   const cwd = resolveCwd(rt, spec, where);
-  const display = rt.redact(describeCommand(command));
+  const display = rt.redact(commandDisplay(command));
   const exec = spec.on === 'target' ? rt.target.exec.bind(rt.target) : execLocal;
   const result = await exec(command, {
     env,

@@ -3,7 +3,8 @@
 import { SlipwayError } from '../core/errors.js';
 import type { CommandSpec } from '../core/process.js';
 import { renderRecord } from '../core/template.js';
-import { checkExit, describeCommand, renderCommand } from './command-runner.js';
+import { commandDisplay } from '../targets/local-exec.js';
+import { checkExit, renderCommand } from './command-runner.js';
 import type { StepRuntime } from './step-executor.js';
 
 export type ServiceAction = 'start' | 'stop' | 'reload';
@@ -24,7 +25,7 @@ export async function runServiceCommand(rt: StepRuntime, action: ServiceAction):
   }
   const rendered = renderCommand(command, rt, `service.${action}`);
   const env = { ...rt.commandEnv, ...renderRecord(service.env, rt.scope, 'service.env') };
-  rt.output(`$ ${rt.redact(describeCommand(rendered))}\n`);
+  rt.output(`$ ${rt.redact(commandDisplay(rendered))}\n`);
   const result = await rt.target.exec(rendered, {
     env,
     cwd: rt.target.layout.root,
@@ -33,7 +34,7 @@ export async function runServiceCommand(rt: StepRuntime, action: ServiceAction):
     onOutput: rt.output,
     ...(rt.onSpawn ? { onSpawn: rt.onSpawn } : {}),
   });
-  checkExit(result, `service ${action}: ${rt.redact(describeCommand(rendered))}`);
+  checkExit(result, `service ${action}: ${rt.redact(commandDisplay(rendered))}`);
   return true;
 }
 

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 
@@ -200,15 +199,4 @@ export async function orphanPids(ws: CrashWorkspace): Promise<number[]> {
     if (environ.includes(needle)) pids.push(Number(entry));
   }
   return pids;
-}
-
-/** Waits until the orphans of a killed runner have finished by themselves; returns how many there were. */
-export async function waitForOrphans(ws: CrashWorkspace, timeoutMs = 10_000): Promise<number> {
-  const first = await orphanPids(ws);
-  const deadline = Date.now() + timeoutMs;
-  for (let left = first; left.length > 0; left = await orphanPids(ws)) {
-    if (Date.now() > deadline) throw new Error(`commands ${left.join(', ')} of ${ws.dir} are still running`);
-    await sleep(20);
-  }
-  return first.length;
 }
