@@ -168,3 +168,53 @@ export interface Target {
   pruneReleases(keep: number, protect: readonly string[], signal?: AbortSignal): Promise<readonly string[]>;
   close(): Promise<void>;
 }
+
+// ───────────────────────────── TrafficSwitch ─────────────────────────────
+
+/** One place requests can be sent to: a host's service on one port (a blue-green slot has its own). */
+export interface Backend {
+  /** Stable name, unique in its switch, e.g. `web1-blue`. Also the server name in nginx/HAProxy. */
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * A load balancer Slipway steers: nginx (upstream include + graceful reload), HAProxy (runtime API),
+ * or the embedded proxy. Weights are 0–100; 0 means no new requests (in-flight ones finish).
+ */
+export interface TrafficSwitch {
+  readonly description: string;
+  /** Sets the weight of every named backend at once (backends not named keep theirs). */
+  setWeights(weights: Readonly<Record<string, number>>, signal?: AbortSignal): Promise<void>;
+  /** The weights in force now, as the load balancer reports them. */
+  weights(signal?: AbortSignal): Promise<Readonly<Record<string, number>>>;
+  /**
+   * Waits until the backend serves no request any more (its weight must already be 0), or `timeoutMs`
+   * passes; returns how many requests were still active then (0 when drained).
+   */
+  drain(backendId: string, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}
+
+// ───────────────────────────── Monitor ─────────────────────────────
+
+/** One measurement of a monitor. */
+export interface MonitorSample {
+  /** Epoch ms when the sample was taken. */
+  readonly atMs: number;
+  /** Whether the check itself passed (status, assertions, query ran). A failed check is a critical signal. */
+  readonly ok: boolean;
+  /** The measured number (latency ms, error ratio, query result), when the monitor measures one. */
+  readonly value?: number;
+  /** What was seen, for the timeline: e.g. "200 in 41 ms", "p95 0.212 s". No secrets. */
+  readonly detail: string;
+}
+
+/** Something Slipway can measure repeatedly: HTTP, Prometheus, JSON metric, SQL, authentication, command. */
+export interface Monitor {
+  readonly id: string;
+  readonly description: string;
+  sample(signal: AbortSignal): Promise<MonitorSample>;
+  close?(): Promise<void>;
+}
