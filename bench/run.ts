@@ -1,91 +1,57 @@
 /**
- * `npm run bench`: runs every benchmark, prints a Markdown table and writes bench/results/latest.json.
- * Benchmarks are not tests: each compares Slipway with a baseline measured in the same run, since this
- * machine is noisy, and states the target it is judged against.
+ * `npm run bench [-- --only a,b]`: runs the benchmark sections, prints one Markdown table and writes
+ * bench/results/latest.json. Benchmarks are not tests: each compares Slipway with a baseline measured in
+ * the same run, since this machine is noisy, and states the target it is judged against.
  */
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { BIN, median, REPO, round } from './bench-util.js';
-import { benchEngine, STEPS } from './engine-overhead.js';
-import { benchHistory, DEPLOYMENTS } from './history.js';
+import { parseArgs } from 'node:util';
+import { BIN, REPO, round } from './bench-util.js';
+import type { BenchSection, SectionResult } from './section.js';
+import { engineSection, historySection } from './sections/core.js';
 
-const ENGINE_REPS = 3;
-const HISTORY_RUNS = 5;
-/** Target from the issue: engine overhead per step on this 2-core machine. */
-const MAX_OVERHEAD_PER_STEP_MS = 3;
-/** Target from the issue: `history --json` over 10,000 deployments, process start included. */
-const MAX_HISTORY_MS = 300;
+// Cheap sections first, so a quick look needs no patience; every section is one line here.
+const SECTIONS: readonly BenchSection[] = [engineSection, historySection];
 
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const wanted = values.only?.split(',').map((s) => s.trim());
+const unknown = wanted?.filter((w) => !SECTIONS.some((s) => s.name === w)) ?? [];
+if (unknown.length > 0) {
+  console.error(
+    `unknown section(s): ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}`,
+  );
+  process.exit(2);
+}
 if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" (npm run bench does it first)`);
 const began = performance.now();
 
-console.log(`engine overhead: ${STEPS} no-op steps × ${ENGINE_REPS} repetitions…`);
-const reps = await benchEngine(ENGINE_REPS);
-const m = (pick: (r: (typeof reps)[number]) => number) => median(reps.map(pick));
-const engine = {
-  steps: STEPS,
-  repetitions: ENGINE_REPS,
-  engineTotalMs: m((r) => r.engineTotalMs),
-  shellLoopTotalMs: m((r) => r.shellLoopTotalMs),
-  nodeSpawnTotalMs: m((r) => r.nodeSpawnTotalMs),
-  enginePerStepMs: m((r) => r.enginePerStepMs),
-  engineInStepMs: m((r) => r.engineInStepMs),
-  engineBetweenStepsMs: m((r) => r.engineBetweenStepsMs),
-  nodeSpawnPerStepMs: m((r) => r.nodeSpawnPerStepMs),
-  overheadPerStepMs: m((r) => r.enginePerStepMs - r.nodeSpawnPerStepMs),
-  reps,
-};
+const results: Record<string, SectionResult> = {};
+for (const section of SECTIONS.filter((s) => !wanted || wanted.includes(s.name))) {
+  console.log(`${section.name}: ${section.title}…`);
+  const t = performance.now();
+  results[section.name] = await section.run();
+  console.log(`  done in ${round((performance.now() - t) / 1000, 1)} s`);
+}
 
-console.log(`history: ${DEPLOYMENTS} deployments, ${HISTORY_RUNS} runs…`);
-const h = await benchHistory(HISTORY_RUNS);
-const history = {
-  deployments: DEPLOYMENTS,
-  rows: h.rows,
-  outputBytes: h.outputBytes,
-  fillMs: h.fillMs,
-  historyMedianMs: median(h.historyMs),
-  historyMaxMs: Math.max(...h.historyMs),
-  nodeStartMedianMs: median(h.nodeStartMs),
-  cliStartMedianMs: median(h.cliStartMs),
-  historyMs: h.historyMs,
-  nodeStartMs: h.nodeStartMs,
-  cliStartMs: h.cliStartMs,
-};
-
-const ms = (v: number) => `${round(v, v < 10 ? 2 : 0)} ms`;
-const ratio = (a: number, b: number) => `${round(a / b, 2)}×`;
-const overheadOk = engine.overheadPerStepMs <= MAX_OVERHEAD_PER_STEP_MS;
-const historyOk = history.historyMaxMs < MAX_HISTORY_MS && history.rows === DEPLOYMENTS;
 const table = [
   '| what | Slipway | baseline | ratio / target | pass? |',
   '|---|---|---|---|---|',
-  `| ${STEPS} no-op steps, total (Engine+SqliteStore+LocalTarget, in process) | ${ms(engine.engineTotalMs)} | shell loop of /bin/true ${ms(engine.shellLoopTotalMs)}; Node spawn ${ms(engine.nodeSpawnTotalMs)} | ${ratio(engine.engineTotalMs, engine.shellLoopTotalMs)} shell loop, ${ratio(engine.engineTotalMs, engine.nodeSpawnTotalMs)} Node spawn | — |`,
-  `| one step (median step.started → next step.started) | ${ms(engine.enginePerStepMs)} | one awaited Node spawn ${ms(engine.nodeSpawnPerStepMs)}; shell loop ${ms(engine.shellLoopTotalMs / STEPS)} | ${ratio(engine.enginePerStepMs, engine.nodeSpawnPerStepMs)} Node spawn | — |`,
-  `| engine overhead per step (engine step − Node spawn, median of ${ENGINE_REPS}) | ${ms(engine.overheadPerStepMs)} | — | ≤ ${MAX_OVERHEAD_PER_STEP_MS} ms | ${overheadOk ? 'yes' : 'NO'} |`,
-  `| … of which in the step (started → succeeded) / between steps (succeeded → next started) | ${ms(engine.engineInStepMs)} / ${ms(engine.engineBetweenStepsMs)} | — | — | — |`,
-  `| \`history --json\`, ${DEPLOYMENTS} deployments, median of ${HISTORY_RUNS} | ${ms(history.historyMedianMs)} | \`node -e 0\` ${ms(history.nodeStartMedianMs)} | ${ratio(history.historyMedianMs, history.nodeStartMedianMs)} Node start; < ${MAX_HISTORY_MS} ms | ${history.historyMedianMs < MAX_HISTORY_MS ? 'yes' : 'NO'} |`,
-  `| … of which CLI start-up (\`slipway --version\`, median) | ${ms(history.cliStartMedianMs)} | \`node -e 0\` ${ms(history.nodeStartMedianMs)} | listing itself ≈ ${ms(history.historyMedianMs - history.cliStartMedianMs)} | — |`,
-  `| \`history --json\`, max of ${HISTORY_RUNS} (${history.rows} rows, ${round(history.outputBytes / 1e6, 1)} MB) | ${ms(history.historyMaxMs)} | — | < ${MAX_HISTORY_MS} ms, ${DEPLOYMENTS} rows | ${historyOk ? 'yes' : 'NO'} |`,
+  ...Object.values(results).flatMap((r) => r.rows),
 ].join('\n');
-
 const result = {
   at: new Date().toISOString(),
   node: process.version,
   cpus: cpus().length,
   totalSeconds: round((performance.now() - began) / 1000, 1),
-  targets: { maxOverheadPerStepMs: MAX_OVERHEAD_PER_STEP_MS, maxHistoryMs: MAX_HISTORY_MS },
-  pass: { engineOverhead: overheadOk, history: historyOk },
-  engine,
-  history,
+  pass: Object.fromEntries(Object.values(results).flatMap((r) => Object.entries(r.pass))),
+  ...Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.json])),
 };
 const out = path.join(REPO, 'bench', 'results', 'latest.json');
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${table}\n`);
-console.log(
-  JSON.stringify({ ...result, engine: { ...engine, reps: undefined }, history: { ...history } }, null, 2),
-);
+console.log(`pass: ${JSON.stringify(result.pass)}`);
 console.log(`\nwritten to ${path.relative(REPO, out)} in ${result.totalSeconds}s`);
