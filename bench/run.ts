@@ -9,12 +9,24 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { backupSection } from './backup.js';
 import { BIN, REPO, round } from './bench-util.js';
+import { detectionSection, falseAlarmSection } from './detection.js';
 import type { BenchSection, SectionResult } from './section.js';
 import { engineSection, historySection } from './sections/core.js';
+import { fleetSection } from './sections/fleet.js';
+import { zeroDowntimeSection } from './zero-downtime.js';
 
 // Cheap sections first, so a quick look needs no patience; every section is one line here.
-const SECTIONS: readonly BenchSection[] = [engineSection, historySection];
+const SECTIONS: readonly BenchSection[] = [
+  engineSection,
+  historySection,
+  zeroDowntimeSection,
+  fleetSection,
+  backupSection,
+  detectionSection,
+  falseAlarmSection,
+];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const wanted = values.only?.split(',').map((s) => s.trim());

@@ -10,7 +10,7 @@ import { type CliResult, slipway } from './cli-helpers.js';
 const DIR = path.join(import.meta.dirname, 'bad-input');
 const expected = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Record<
   string,
-  { line: number; col: number; message: string }
+  { file?: string; line: number; col: number; message: string }
 >;
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -53,7 +53,8 @@ describe('slipway deploy with a bad process file', () => {
     const r = results.get(name) as CliResult;
     const want = expected[name]!;
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`test/bad-input/${name}:${want.line}:${want.col}`);
+    // A problem in an inventory the process file points to is reported at the inventory's position.
+    expect(r.stderr).toContain(`${want.file ?? `test/bad-input/${name}`}:${want.line}:${want.col}`);
     expect(r.stderr).toContain(want.message);
     expect(existsSync(path.join(scratch, `${name}.db`))).toBe(false);
   });

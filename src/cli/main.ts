@@ -118,6 +118,7 @@ function build(setExit: (code: number) => void, json: boolean): Command {
     .command('logs <id>')
     .description("a deployment's log")
     .option('--follow', 'keep printing until it ends or waits')
+    .option('--host <name>', 'only what happened on this host (fleets)')
     .action(
       run(async (id, opts, cmd) =>
         (await import('./commands/logs.js')).logsCommand(id, withGlobals(cmd, opts)),
@@ -182,6 +183,50 @@ function build(setExit: (code: number) => void, json: boolean): Command {
     .action(
       run(async (id, opts, cmd) =>
         (await import('./commands/resume.js')).resumeCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
+
+  program
+    .command('report <id>')
+    .description('a deployment report; for a failed or rolled-back one, a post-incident review draft')
+    .option('--format <format>', 'md or html (default md)')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/report.js')).reportCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
+
+  const backup = program.command('backup').description('backup sets: list, verify, restore');
+  backup
+    .command('list [environment]')
+    .description('backup sets, newest first: id, created, environment, release, items, size, verified')
+    .action(
+      run(async (env, opts, cmd) =>
+        (await import('./commands/backup.js')).backupListCommand(env, withGlobals(cmd, opts)),
+      ),
+    );
+  backup
+    .command('verify <id>')
+    .description(
+      'check every file against the manifest and test-restore the set (PostgreSQL: a temporary database)',
+    )
+    .option('--env <environment>', 'the environment whose store holds the set (default: search all)')
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/backup.js')).backupVerifyCommand(id, withGlobals(cmd, opts)),
+      ),
+    );
+  backup
+    .command('restore <id>')
+    .description('restore a backup set (asks first; --yes in scripts); audited in the store')
+    .option('--env <environment>', 'the environment whose store holds the set (default: search all)')
+    .option('--item <name...>', 'only these items (see backup list)')
+    .option('--to <folder>', 'new folder for files items (live folders are never overwritten)')
+    .option('-y, --yes', 'do not ask (required without a terminal)')
+    .action(
+      run(async (id, opts, cmd) =>
+        (await import('./commands/backup.js')).backupRestoreCommand(id, withGlobals(cmd, opts)),
       ),
     );
 

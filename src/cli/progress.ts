@@ -4,6 +4,7 @@ import type { DeploymentView } from '../core/deployment-view.js';
 import { formatDuration } from '../core/duration.js';
 import type { AnyStoredEvent } from '../core/events.js';
 import type { EngineHooks } from '../engine/run-context.js';
+import { fleetEventLine, HostBoard, isFleetEvent } from './fleet-progress.js';
 import type { Output } from './output.js';
 import { localTime, nextGateHint } from './render.js';
 
@@ -22,9 +23,13 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
   const prefix = options.prefix ?? '';
   let ticking: { label: string; since: number; timer: NodeJS.Timeout; frame: number } | undefined;
 
+  // Fleets: on a terminal, one line per host stays at the bottom, redrawn in place (src/cli/fleet-progress.ts).
+  const board = new HostBoard((t) => stream.write(t), prefix);
   const write = (text: string) => {
     clearTick();
+    if (live) board.clear();
     stream.write(`${prefix}${text}\n`);
+    if (live) board.draw();
     if (ticking) drawTick();
   };
   const clearTick = () => {
@@ -61,6 +66,25 @@ export function progressHooks(out: Output, options: ProgressOptions = {}): Engin
   };
 
   const onEvent = (e: AnyStoredEvent, view: DeploymentView) => {
+    if (isFleetEvent(e)) {
+      board.update(e, view, c);
+      const line = fleetEventLine(e, view, c);
+      // On a terminal the board shows host steps; batches and traffic changes scroll above it.
+      if (!live || (line && !e.type.startsWith('host.step.'))) {
+        if (line) write(line);
+        return;
+      }
+      clearTick();
+      board.clear();
+      board.draw();
+      if (ticking) drawTick();
+      return;
+    }
+    if ((e.type === 'step.succeeded' || e.type === 'step.failed') && live) {
+      clearTick();
+      board.clear();
+      for (const l of board.finish()) stream.write(`${prefix}    ${l}\n`);
+    }
     switch (e.type) {
       case 'deployment.runner':
         if (e.payload.resumed) write(c.yellow(`resuming deployment ${view.id} where its log ends`));

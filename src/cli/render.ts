@@ -2,10 +2,12 @@
 
 import type { DeploymentView, StepView } from '../core/deployment-view.js';
 import { formatDuration } from '../core/duration.js';
-import { type Plan, worstCaseDuration } from '../core/plan.js';
+import { type Plan, type PlanMigrations, worstCaseDuration } from '../core/plan.js';
 import type { DeploymentRecord } from '../core/ports.js';
 import type { DeploymentState } from '../core/state.js';
+import { hostTable } from './fleet-progress.js';
 import type { Colors } from './output.js';
+import { renderAnalysis } from './render-analysis.js';
 
 export function stateLabel(state: DeploymentState, c: Colors): string {
   switch (state) {
@@ -81,6 +83,8 @@ export function renderStatus(view: DeploymentView, c: Colors): string {
       lines.push(`    ${stepIcon(s, c)} ${s.id.padEnd(22)} ${detail}${attempts}${took}`);
     }
   }
+  if (view.analysis) lines.push(...renderAnalysis(view.analysis, c));
+  if (view.fleet) lines.push(...hostTable(view.fleet, c));
   if (view.rollback) {
     const rb = view.rollback;
     lines.push(
@@ -116,6 +120,11 @@ export function renderPlan(plan: Plan, c: Colors): string {
   const lines = [
     `${c.bold('Plan')}: ${plan.app} release ${c.bold(plan.release)} → ${c.bold(plan.environment)} (${plan.target})`,
     `live now: ${plan.currentRelease ?? 'nothing'} · automatic rollback: ${plan.autoRollback ? 'on' : 'off'}`,
+    ...(plan.fleet
+      ? [
+          `strategy: ${plan.fleet.strategy}${plan.fleet.batches.length > 1 ? ` in ${plan.fleet.batches.length} batches: ${plan.fleet.batches.map((b) => b.join(', ')).join(' | ')}` : ''}`,
+        ]
+      : []),
   ];
   for (const phase of plan.phases) {
     lines.push(c.bold(`▸ ${phase.name}`));
@@ -132,6 +141,7 @@ export function renderPlan(plan: Plan, c: Colors): string {
   if (people.length)
     lines.push(`who must act: ${people.map(([r, m]) => `${r} (${m.join(', ') || 'nobody!'})`).join('; ')}`);
   if (plan.window) lines.push(`maintenance window: ${plan.window.description}`);
+  for (const m of plan.migrations ?? []) lines.push(...renderPlanMigrations(m, c));
   lines.push(
     c.dim(
       `at most ${worstCaseDuration(plan)} of work if every step ran to its timeout (time at gates not counted)`,
@@ -146,6 +156,22 @@ export function renderPlan(plan: Plan, c: Colors): string {
   }
   lines.push(c.dim('nothing was done (plan only)'));
   return lines.join('\n');
+}
+
+/** One migrate step's pending migrations in a plan; an unreachable database is said, not fatal. */
+function renderPlanMigrations(m: PlanMigrations, c: Colors): string[] {
+  const where = m.database ? ` on ${m.database}` : '';
+  const head =
+    m.applied === null
+      ? `migrations (${m.step})${where}: ${m.pending.length} in the release; ${c.yellow(`history not readable: ${m.unreachable ?? 'unknown'}`)}`
+      : `migrations (${m.step})${where}: ${m.pending.length ? `${m.pending.length} pending` : 'none pending'}, ${m.applied} applied`;
+  return [
+    head,
+    ...m.pending.map(
+      (p) => `  • ${p.id}${p.irreversible ? c.dim(' (irreversible: a rollback restores the backup)') : ''}`,
+    ),
+    ...(m.problems ?? []).map((p) => `  ${c.red(`✗ ${p}`)}`),
+  ];
 }
 
 export function renderHistory(rows: readonly DeploymentRecord[], c: Colors): string {

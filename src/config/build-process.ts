@@ -4,10 +4,14 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type {
   AllowEntry,
+  BackupItemSpec,
   CommandSpec,
+  DatabaseSpec,
   EnvironmentSpec,
   FreezeSpec,
   HttpCheckSpec,
+  IncludedFile,
+  IntegrityCheckSpec,
   PhaseSpec,
   Process,
   RunCheckSpec,
@@ -17,6 +21,8 @@ import type {
   WindowSpec,
 } from '../core/process.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULTS, defaultIdempotent } from './defaults.js';
+import { environmentTargets } from './fleet-build.js';
+import { buildMonitors } from './monitor-build.js';
 import {
   durationMs,
   fraction,
@@ -37,6 +43,8 @@ export interface BuildContext {
   readonly source: string;
   /** A scalar's text as written in the file, when it was a plain scalar. */
   readonly sourceText: (path: KeyPath) => string | undefined;
+  /** Files read besides the process file (inventories). @default [] */
+  readonly includes?: readonly IncludedFile[];
 }
 
 export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
@@ -69,7 +77,8 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     const path = ['environments', name];
     environments[name] = {
       name,
-      target: { type: env.target.type ?? DEFAULTS.targetType, root: resolve(baseDir, env.target.root) },
+      ...environmentTargets(env, baseDir),
+      ...(env.inventory === undefined ? {} : { inventory: env.inventory }),
       vars: { ...strings(['vars'], input.vars), ...strings([...path, 'vars'], env.vars) },
       secrets: Object.fromEntries(
         Object.entries(env.secrets ?? {}).map(([k, s]) => [
@@ -93,6 +102,12 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
         return { fromMs: fromMs as number, toMs: toMs as number, reason: f.reason };
       }),
       emergencyApprovers: env.emergency?.approvers ?? [...DEFAULTS.emergencyApprovers],
+      backups: {
+        dir: resolve(baseDir, env.backups?.dir ?? DEFAULTS.backupDir),
+        keep: env.backups?.keep ?? DEFAULTS.backupKeep,
+        maxAgeMs: durationMs(env.backups?.maxAge ?? DEFAULTS.backupMaxAge),
+      },
+      monitors: buildMonitors(env.monitors, path, ctx.sourceText),
     };
   }
 
@@ -208,6 +223,84 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
         ...(c.minBranches === undefined ? {} : { minBranches: c.minBranches }),
       };
     }
+    if ('backup' in s) {
+      const items = s.backup.items.map(
+        (item): BackupItemSpec =>
+          'files' in item
+            ? { kind: 'files', path: item.files, optional: item.optional ?? false }
+            : 'sqlite' in item
+              ? { kind: 'sqlite', path: item.sqlite, optional: item.optional ?? false }
+              : {
+                  kind: 'postgres',
+                  url: item.postgres.url,
+                  ...(item.postgres.password === undefined ? {} : { password: item.postgres.password }),
+                },
+      );
+      return { ...base, kind: 'backup', items };
+    }
+    if ('verify-backup' in s) {
+      const maxAge = s['verify-backup']?.maxAge;
+      return {
+        ...base,
+        kind: 'verify-backup',
+        ...(maxAge === undefined ? {} : { maxAgeMs: durationMs(maxAge) }),
+      };
+    }
+    if ('baseline' in s) {
+      const b = s.baseline;
+      const duration = durationMs(b?.duration ?? DEFAULTS.baselineDuration);
+      return {
+        ...base,
+        // A measurement takes its duration: the default timeout is on top of it.
+        timeoutMs: attempt.timeout === undefined ? duration + DEFAULT_TIMEOUT_MS.baseline : base.timeoutMs,
+        kind: 'baseline',
+        durationMs: duration,
+        everyMs: durationMs(b?.every ?? DEFAULTS.baselineEvery),
+        monitors: b?.monitors ?? [],
+      };
+    }
+    if ('bake' in s) {
+      const b = s.bake;
+      const duration = durationMs(b?.duration ?? DEFAULTS.bakeDuration);
+      return {
+        ...base,
+        timeoutMs: attempt.timeout === undefined ? duration + DEFAULT_TIMEOUT_MS.bake : base.timeoutMs,
+        kind: 'bake',
+        durationMs: duration,
+        intervalMs: durationMs(b?.interval ?? DEFAULTS.bakeInterval),
+        samplesPerInterval: b?.samples ?? DEFAULTS.bakeSamples,
+        failureLimit: b?.failureLimit ?? DEFAULTS.bakeFailureLimit,
+        window: b?.window ?? DEFAULTS.bakeWindow,
+        criticalFailures: b?.criticalFailures ?? DEFAULTS.bakeCriticalFailures,
+        monitors: b?.monitors ?? [],
+      };
+    }
+    if ('migrate' in s) {
+      const m = s.migrate;
+      return {
+        ...base,
+        kind: 'migrate',
+        database: databaseSpec(m.database),
+        dir: m.dir ?? DEFAULTS.migrateDir,
+        lockTimeoutMs: durationMs(m.lockTimeout ?? DEFAULTS.migrateLockTimeout),
+      };
+    }
+    if ('integrity' in s) {
+      if ('capture' in s.integrity) {
+        const { database, checks } = s.integrity.capture;
+        return { ...base, kind: 'integrity', mode: 'capture', ...integrityChecks(database, checks) };
+      }
+      // verify measures exactly what its capture step measured: copy it (the cross-checks made sure it exists).
+      const capture = autoRef(phaseId, s.integrity.verify);
+      const source = input.phases
+        .find((p) => p.id === capture.phase)
+        ?.steps.find((c) => c.id === capture.step);
+      if (!source || !('integrity' in source) || !('capture' in source.integrity)) {
+        throw new Error(`integrity verify: no capture step ${capture.phase}.${capture.step}`);
+      }
+      const { database, checks } = source.integrity.capture;
+      return { ...base, kind: 'integrity', mode: 'verify', ...integrityChecks(database, checks), capture };
+    }
     const l = s.load;
     return {
       ...base,
@@ -233,6 +326,9 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
       ...(p.environments === undefined ? {} : { environments: p.environments }),
       windowed: isWindowed(p),
       ...(p.expectedDuration === undefined ? {} : { expectedDurationMs: durationMs(p.expectedDuration) }),
+      ...(p.requireVerifiedBackup === undefined
+        ? {}
+        : { requireVerifiedBackupMs: durationMs(p.requireVerifiedBackup) }),
       steps: p.steps.map((s, j) => step(['phases', i, 'steps', j], p.id, s)),
     }),
   );
@@ -242,6 +338,7 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     baseDir,
     source: ctx.source,
     sourceHash: createHash('sha256').update(ctx.source).digest('hex'),
+    includes: ctx.includes ?? [],
     version: 1,
     app: input.app,
     roles: input.roles ?? {},
@@ -256,6 +353,41 @@ export function buildProcess(input: ProcessFile, ctx: BuildContext): Process {
     },
     environments,
     phases,
+  };
+}
+
+type DatabaseInput = Extract<StepInput, { migrate: unknown }>['migrate']['database'];
+type IntegrityCaptureInput = Extract<
+  Extract<StepInput, { integrity: unknown }>['integrity'],
+  { capture: unknown }
+>['capture'];
+
+function databaseSpec(db: DatabaseInput): DatabaseSpec {
+  if ('sqlite' in db) return { kind: 'sqlite', path: db.sqlite };
+  const { url, password } = db.postgres;
+  return { kind: 'postgres', url, ...(password === undefined ? {} : { password }) };
+}
+
+function integrityChecks(
+  database: DatabaseInput,
+  checks: IntegrityCaptureInput['checks'],
+): { database: DatabaseSpec; checks: IntegrityCheckSpec[] } {
+  return {
+    database: databaseSpec(database),
+    checks: checks.map(
+      (c): IntegrityCheckSpec => ({
+        id: c.id,
+        query: c.query,
+        expect:
+          typeof c.expect === 'string'
+            ? { kind: c.expect }
+            : {
+                kind: 'range',
+                ...(c.expect.min === undefined ? {} : { min: c.expect.min }),
+                ...(c.expect.max === undefined ? {} : { max: c.expect.max }),
+              },
+      }),
+    ),
   };
 }
 

@@ -1,7 +1,10 @@
 /** Checks that need the whole file: unique ids, references to environments and roles, promotion cycles, service commands. */
 
 import { EMERGENCY_PHASE } from '../core/process.js';
+import { checkAnalysisSteps } from './analysis-rules.js';
 import { suggestionHint } from './did-you-mean.js';
+import { checkFleets } from './fleet-rules.js';
+import { checkMonitors } from './monitor-rules.js';
 import type { ProblemList } from './problems.js';
 import type { ProcessFile, StepInput } from './schema.js';
 import type { KeyPath } from './yaml-positions.js';
@@ -43,6 +46,9 @@ export function checkReferences(file: ProcessFile, problems: ProblemList): void 
     });
   }
   checkRequiresCycles(file, problems);
+  checkFleets(file, problems);
+  checkMonitors(file, problems);
+  checkAnalysisSteps(file, problems);
 
   unique(
     file.phases.map((p, i) => ({ id: p.id, path: ['phases', i, 'id'] })),
@@ -75,6 +81,7 @@ export function checkReferences(file: ProcessFile, problems: ProblemList): void 
       }
       if ('restart' in step)
         checkServiceFor(file, phaseEnvironments(file, phase), step, [...path, 'restart'], problems);
+      if ('integrity' in step) checkIntegrity(file, p, s, [...path, 'integrity'], problems);
     });
   });
 }
@@ -146,6 +153,65 @@ function checkServiceFor(
       path,
       `restart needs service.${command}, which environment${missing.length === 1 ? '' : 's'} ${missing.map((e) => `"${e}"`).join(', ')} lack${missing.length === 1 ? 's' : ''}`,
       { hint: `add "${command}" to the top-level "service" or to each environment's "service"` },
+    );
+  }
+}
+
+/**
+ * An integrity `verify` names a `capture` step that runs before it in every environment it runs in (else there
+ * is no "before" to compare with); the checks of a capture step have distinct ids.
+ */
+function checkIntegrity(file: ProcessFile, p: number, s: number, path: KeyPath, problems: ProblemList): void {
+  const phase = file.phases[p] as Phase;
+  const spec = (phase.steps[s] as Extract<StepInput, { integrity: unknown }>).integrity;
+  if ('capture' in spec) {
+    const seen = new Set<string>();
+    spec.capture.checks.forEach((c, i) => {
+      if (seen.has(c.id)) {
+        problems.add([...path, 'capture', 'checks', i, 'id'], `duplicate check id "${c.id}"`, {
+          hint: 'check ids must be unique within an integrity step',
+        });
+      }
+      seen.add(c.id);
+    });
+    return;
+  }
+  const at = [...path, 'verify'];
+  const ref = spec.verify;
+  const dot = ref.indexOf('.');
+  const phaseId = dot === -1 ? phase.id : ref.slice(0, dot);
+  const stepId = dot === -1 ? ref : ref.slice(dot + 1);
+  const captures: string[] = [];
+  file.phases.slice(0, p + 1).forEach((earlier, i) => {
+    const steps = i === p ? earlier.steps.slice(0, s) : earlier.steps;
+    for (const x of steps) {
+      if ('integrity' in x && 'capture' in x.integrity)
+        captures.push(i === p ? x.id : `${earlier.id}.${x.id}`);
+    }
+  });
+  const hint =
+    captures.length === 0
+      ? 'add an integrity step with capture: { database, checks } before the release is switched'
+      : suggestionHint(ref, captures, 'capture steps before this one');
+  const target = file.phases.findIndex((x) => x.id === phaseId);
+  const index = file.phases[target]?.steps.findIndex((x) => x.id === stepId) ?? -1;
+  const found = file.phases[target]?.steps[index];
+  if (found === undefined || target > p || (target === p && index >= s)) {
+    problems.add(at, `"verify" must name an integrity capture step before it, found "${ref}"`, { hint });
+    return;
+  }
+  if (!('integrity' in found) || !('capture' in found.integrity)) {
+    problems.add(at, `"verify" names ${phaseId}.${stepId}, which is not an integrity capture step`, { hint });
+    return;
+  }
+  const envs = phaseEnvironments(file, phase);
+  const there = phaseEnvironments(file, file.phases[target] as Phase);
+  const missing = envs.filter((e) => !there.includes(e));
+  if (missing.length > 0) {
+    problems.add(
+      at,
+      `"verify" names ${phaseId}.${stepId}, which does not run in ${missing.map((e) => `"${e}"`).join(', ')}, where this step does`,
+      { hint: 'capture in a phase that runs in the same environments' },
     );
   }
 }

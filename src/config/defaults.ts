@@ -37,6 +37,26 @@ export const DEFAULTS = {
   loadConnections: 10,
   loadMaxErrorRate: '1%',
   loadRegression: '20%',
+  /** `environments.<name>.backups.dir`, relative to the process file's folder. */
+  backupDir: '.slipway/backups',
+  /** `environments.<name>.backups.keep`: backup sets kept per environment. */
+  backupKeep: 10,
+  /** `environments.<name>.backups.maxAge`: older sets are deleted (never the newest verified one). */
+  backupMaxAge: '30d',
+  /** `baseline.duration`, `baseline.every`: how long and how often the running release is measured. */
+  baselineDuration: '30s',
+  baselineEvery: '1s',
+  /** `bake.*`: 5 minutes of 10-second intervals; 2 failing of the last 3 roll back (see docs for Argo/Flagger). */
+  bakeDuration: '5m',
+  bakeInterval: '10s',
+  bakeSamples: 5,
+  bakeFailureLimit: 2,
+  bakeWindow: 3,
+  bakeCriticalFailures: 2,
+  /** `migrate.dir`: the folder of migration files inside the release. */
+  migrateDir: 'migrations',
+  /** `migrate.lockTimeout`: how long to wait for another runner's migration lock. */
+  migrateLockTimeout: '1m',
 } as const;
 
 /** Gates wait for people, for days if need be: their `timeoutMs` is 0, which means "no timeout". */
@@ -58,6 +78,13 @@ export const DEFAULT_TIMEOUT_MS: Readonly<Record<StepKind, number>> = {
   benchmark: 60_000,
   coverage: 60_000,
   load: 30 * 60_000,
+  backup: 60 * 60_000,
+  'verify-backup': 60 * 60_000,
+  // Measuring steps: their own duration plus this much (build-process adds the duration).
+  baseline: 60_000,
+  bake: 60_000,
+  migrate: 30 * 60_000,
+  integrity: 5 * 60_000,
 };
 
 /** Whether re-running a step after a crash is harmless, unless the step says otherwise. */

@@ -89,10 +89,22 @@ describe('the example process file', () => {
     expect(unit.retry).toEqual({ count: 0, delayMs: 1000, maxDelayMs: 30_000 });
 
     const steps = p.phases[2]?.steps ?? [];
-    expect(steps.map((s) => s.kind)).toEqual(['release', 'config', 'run', 'restart', 'smoke', 'approval']);
-    expect(steps[0]).toMatchObject({ kind: 'release', keep: 3, timeoutMs: 600_000 });
-    expect(steps[3]).toMatchObject({ kind: 'restart', mode: 'restart', timeoutMs: 120_000 });
-    const smoke = steps[4] as SmokeStep;
+    expect(steps.map((s) => s.kind)).toEqual([
+      'backup',
+      'verify-backup',
+      'release',
+      'config',
+      'integrity',
+      'migrate',
+      'restart',
+      'smoke',
+      'integrity',
+      'approval',
+    ]);
+    const step = (id: string) => steps.find((s) => s.id === id);
+    expect(step('ship')).toMatchObject({ kind: 'release', keep: 3, timeoutMs: 600_000 });
+    expect(step('restart')).toMatchObject({ kind: 'restart', mode: 'restart', timeoutMs: 120_000 });
+    const smoke = step('smoke') as SmokeStep;
     expect(smoke.retry).toEqual({ count: 5, delayMs: 200, maxDelayMs: 30_000 });
     expect(smoke.checks[0]).toEqual({
       id: 'health',
@@ -115,7 +127,7 @@ describe('the example process file', () => {
     const p = await loadProcess(EXAMPLE);
     expect(Object.isFrozen(p)).toBe(true);
     expect(Object.isFrozen(p.environments.staging?.target)).toBe(true);
-    expect(Object.isFrozen(p.phases[2]?.steps[4])).toBe(true);
+    expect(Object.isFrozen(p.phases[2]?.steps.find((s) => s.kind === 'smoke'))).toBe(true);
     expect(() => {
       (p.phases as unknown as unknown[]).push({});
     }).toThrow(TypeError);

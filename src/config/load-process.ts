@@ -3,11 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, SlipwayError } from '../core/errors.js';
-import type { Process } from '../core/process.js';
+import type { IncludedFile, Process } from '../core/process.js';
 import { buildProcess } from './build-process.js';
 import { checkReferences } from './cross-checks.js';
 import { checkGates } from './gate-rules.js';
-import { ProblemList } from './problems.js';
+import { expandHosts, includeReader } from './inventory.js';
+import { RoutedProblems } from './inventory-problems.js';
 import { processSchema } from './schema.js';
 import { expectation, reportIssues } from './schema-issues.js';
 import { checkTemplates } from './template-rules.js';
@@ -36,7 +37,12 @@ export async function loadProcess(file: string): Promise<Process> {
  * `SLW_CONFIG_SYNTAX` when the text is not YAML, else `SLW_CONFIG_INVALID`. Reference checks run
  * only once the file has the right shape, so a second run may find more after the first fixes.
  */
-export function compileProcess(source: string, file: string): Process {
+export function compileProcess(
+  source: string,
+  file: string,
+  /** Inventory texts recorded with a deployment: used instead of the files on disk. */
+  recordedIncludes?: readonly IncludedFile[],
+): Process {
   const parsed = parseYaml(source);
   if (!parsed.ok) {
     const problems = parsed.problems.map((p) => ({ file, path: '', ...p }));
@@ -46,10 +52,14 @@ export function compileProcess(source: string, file: string): Process {
     );
   }
   const { yaml } = parsed;
-  const problems = new ProblemList(file, yaml);
-  const result = processSchema.safeParse(yaml.data, { error: expectation });
+  const problems = new RoutedProblems(file, yaml);
+  // Inventory hosts join `hosts` here, so the schema and the fleet rules check them like any other.
+  const { data, includes } = expandHosts(yaml.data, file, problems, includeReader(file, recordedIncludes));
+  if (problems.size > 0)
+    throw new ConfigError(problems.syntax ? 'SLW_CONFIG_SYNTAX' : 'SLW_CONFIG_INVALID', problems.sorted());
+  const result = processSchema.safeParse(data, { error: expectation });
   if (!result.success) {
-    reportIssues(result.error.issues, yaml.data, problems);
+    reportIssues(result.error.issues, data, problems);
   } else {
     checkReferences(result.data, problems);
     checkGates(result.data, problems);
@@ -57,7 +67,9 @@ export function compileProcess(source: string, file: string): Process {
     checkTemplates(result.data, problems);
   }
   if (!result.success || problems.size > 0) throw new ConfigError('SLW_CONFIG_INVALID', problems.sorted());
-  return deepFreeze(buildProcess(result.data, { file: resolve(file), source, sourceText: yaml.sourceText }));
+  return deepFreeze(
+    buildProcess(result.data, { file: resolve(file), source, sourceText: yaml.sourceText, includes }),
+  );
 }
 
 /** Nothing downstream may change the compiled process: a resumed deployment must see what the first run saw. */

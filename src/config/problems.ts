@@ -60,7 +60,9 @@ export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (typeof value === 'string') {
-    const cut = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+    // A password written into a URL (scheme://user:password@host) must not be echoed into logs.
+    const masked = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^/@\s]*@/i, '$1:***@');
+    const cut = masked.length > MAX_SHOWN ? `${masked.slice(0, MAX_SHOWN - 1)}…` : masked;
     return JSON.stringify(cut);
   }
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `a list`;

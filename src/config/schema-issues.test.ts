@@ -50,7 +50,7 @@ describe('hints for the new step kinds', () => {
       firstProblem("      - { id: ping, http: { url: 'http://127.0.0.1/', timeout: 5s } }\n")?.hint,
     ).toBe('"timeout" goes on the step, beside "http"');
     expect(firstProblem('      - { id: ok, checklist: { item: OK, role: qa }, retries: 2 }\n')?.hint).toBe(
-      '"retries" applies only to run, http, release, config, restart, smoke, junit, sarif, npm-audit, benchmark, coverage, load steps',
+      '"retries" applies to every step kind except checklist, approval',
     );
   });
 

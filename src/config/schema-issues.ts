@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import { closest, suggestionHint } from './did-you-mean.js';
+import { MONITOR_KIND_KEYS } from './monitor-schema.js';
 import { type ProblemList, show, valueAt } from './problems.js';
 import {
   KIND_KEYS_BY_KIND,
@@ -93,6 +94,8 @@ function kindKeysAt(path: KeyPath): KindUnion | undefined {
   if (/^phases\/#\/steps\/#$/.test(p)) return { kinds: STEP_KIND_KEYS, what: 'a step', noun: 'kind' };
   if (/^phases\/#\/steps\/#\/smoke\/#$/.test(p))
     return { kinds: SMOKE_CHECK_KINDS, what: 'a smoke check', noun: 'kind' };
+  if (/^environments\/[^/]+\/monitors\/#$/.test(p))
+    return { kinds: MONITOR_KIND_KEYS, what: 'a monitor', noun: 'kind' };
   if (/^environments\/[^/]+\/secrets\/[^/]+$/.test(p))
     return { kinds: SECRET_SOURCE_KINDS, what: 'a secret', noun: 'kind' };
   if (/^environments\/[^/]+\/windows\/#$/.test(p))
@@ -113,6 +116,8 @@ function missingKeyHint(path: KeyPath): string | undefined {
   if (/\/allow\/#\/until$/.test(p)) return 'an exception holds until a date, e.g. until: 2027-01-31';
   if (/^environments\/[^/]+\/freezes\/#\/reason$/.test(p))
     return 'say why, e.g. reason: Year-end freeze; it is shown to whoever tries to deploy';
+  if (/^environments\/[^/]+\/hosts\/#\/root$/.test(p))
+    return 'give the host a root, or every host one with hostDefaults: { root: /srv/app } on the environment';
   if (/^environments\/[^/]+\/windows\/#\/timezone$/.test(p))
     return 'a schedule needs its timezone, e.g. timezone: Europe/Berlin or timezone: UTC';
   return undefined;
@@ -122,6 +127,14 @@ function missingKeyHint(path: KeyPath): string | undefined {
 function valueHint(expectation: string, value: unknown): string | undefined {
   // `PORT:` with nothing after it is null in YAML, not "", which surprises people.
   if (value === null && expectation.includes('a string')) return 'write "" for an empty string';
+  // `type: rollin` among `one of "all-at-once", "rolling", …`: name the closest choice.
+  if (typeof value === 'string' && expectation.startsWith('one of "')) {
+    const near = closest(
+      value,
+      [...expectation.matchAll(/"([^"]*)"/g)].map((m) => m[1] as string),
+    );
+    if (near !== undefined) return `did you mean "${near}"?`;
+  }
   if (expectation === PERCENT && typeof value === 'number' && value > 1) {
     return value <= 100
       ? `write ${value}% or ${value / 100}`
@@ -241,8 +254,10 @@ function reportKindCount(
     );
     return;
   }
-  // A misspelt kind key ("htpp") is the usual cause; point at it.
+  // A misspelt kind key ("htpp") is the usual cause; point at it. A key every step may have ("name") is
+  // not a misspelling, however close it is to a kind ("bake").
   for (const key of Object.keys(value)) {
+    if (kinds === STEP_KIND_KEYS && ORDINARY_STEP_KEYS.has(key)) continue;
     const near = closest(key, kinds);
     if (near !== undefined && !Object.hasOwn(value, near)) {
       problems.add([...path, key], `unknown key "${key}"`, { at: 'key', hint: `did you mean "${near}"?` });
@@ -251,6 +266,13 @@ function reportKindCount(
   }
   problems.add(path, `${what} needs one of ${quoteAll(kinds)}, found none`);
 }
+
+/** Keys of steps that are not kind keys: `id`, `name`, `timeout`, `retries`, … */
+const ORDINARY_STEP_KEYS: ReadonlySet<string> = new Set(
+  Object.values(STEP_KEYS_BY_KIND)
+    .flat()
+    .filter((k) => !(STEP_KIND_KEYS as readonly string[]).includes(k)),
+);
 
 function quoteAll(keys: readonly string[], separator = ', '): string {
   return keys.map((k) => `"${k}"`).join(separator);
@@ -288,7 +310,7 @@ function unknownKeyHint(
     if (owners.length > 0) {
       return STEP_KIND_KEYS.includes(key as never)
         ? 'a step has exactly one kind key'
-        : `"${key}" applies only to ${owners.join(', ')} steps`;
+        : ownersHint(key, owners, STEP_KIND_KEYS);
     }
     // `expires: 48h` beside `approval:` rather than inside it.
     const step = valueAt(data, path);
@@ -306,4 +328,12 @@ function unknownKeyHint(
     if (innerOwners.length > 0) return `"${key}" applies only to ${innerOwners.join(', ')} steps`;
   }
   return suggestionHint(key, allowed, 'allowed keys');
+}
+
+/** Names the few kinds a key does not apply to when that is the shorter list (most keys fit every executable step). */
+function ownersHint(key: string, owners: readonly string[], kinds: readonly string[]): string {
+  const others = kinds.filter((k) => !owners.includes(k));
+  return owners.length > others.length
+    ? `"${key}" applies to every step kind except ${others.join(', ')}`
+    : `"${key}" applies only to ${owners.join(', ')} steps`;
 }

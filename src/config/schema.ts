@@ -3,6 +3,10 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULTS, MAX_TIMEOUT_MS } from './defaults.js';
+import { hostDefaultsSchema, hostSchema, sshDefaultsSchema, strategySchema } from './fleet-schema.js';
+import { monitorsSchema } from './monitor-schema.js';
+import { sshTargetSchema } from './ssh-target-schema.js';
+import { trafficSchema } from './traffic-schema.js';
 
 export const ID_PATTERN = /^[a-z][a-z0-9-]*$/;
 export const APP_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
@@ -14,7 +18,8 @@ const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
 /** Template names, for descriptions; the compiler checks them. */
 const TEMPLATES =
   'May use {{ app }}, {{ env }}, {{ release }}, {{ deployment.id }}, {{ vars.NAME }}, ' +
-  '{{ target.root|current|shared|release }}';
+  '{{ target.root|current|shared|release }}; with hosts, {{ host.name|address|servicePort }}, and with ' +
+  'blue-green or canary, {{ slot.name|port }}';
 
 /** An error text starting after "expected …", so every message reads "expected X, found Y". */
 const expected = (what: string) => ({ error: what });
@@ -223,6 +228,94 @@ const allowList = (id: string) =>
     .describe('Findings that do not count against `max`, each until a date and with a reason.');
 
 const isSafeDest = (dest: string) => !/^([\\/]|[A-Za-z]:)/.test(dest) && !dest.split(/[\\/]/).includes('..');
+
+const PG_URL = 'a postgres:// or postgresql:// URL without a password';
+const optionalItem = z
+  .boolean()
+  .optional()
+  .describe(
+    'Skip the item (noted in the manifest) when the path does not exist yet, e.g. before the first deployment. Default: false.',
+  );
+/** One item of a backup step: exactly one of files, sqlite, postgres. */
+const backupItem = z.union(
+  [
+    z.strictObject({
+      files: text.describe(
+        `A file or folder to archive (tar.gz), relative to the process file's folder. ${TEMPLATES}.`,
+      ),
+      optional: optionalItem,
+    }),
+    z.strictObject({
+      sqlite: text.describe(`A SQLite database file, copied with the online backup API. ${TEMPLATES}.`),
+      optional: optionalItem,
+    }),
+    z.strictObject({
+      postgres: z.strictObject({
+        url: z
+          .string()
+          .regex(/^(postgres(ql)?:\/\/|\{\{)/, expected(PG_URL))
+          .refine((u) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(u), expected(PG_URL))
+          .describe(`The database, e.g. postgresql://app@127.0.0.1:5432/app. ${TEMPLATES}; not secrets.`),
+        password: z
+          .string()
+          .optional()
+          .describe('The password, usually {{ secrets.NAME }}; it reaches pg_dump only as PGPASSWORD.'),
+      }),
+    }),
+  ],
+  expected('a backup item: { files: path }, { sqlite: path } or { postgres: { url, password? } }'),
+);
+
+const DB_URL = 'a postgres:// or postgresql:// URL without a password';
+/** A database Slipway connects to itself (migrate, integrity): exactly one of sqlite, postgres. */
+const database = z
+  .union(
+    [
+      z.strictObject({
+        sqlite: text.describe(
+          `A SQLite database file on this machine, relative to the process file's folder. ${TEMPLATES}.`,
+        ),
+      }),
+      z.strictObject({
+        postgres: z.strictObject({
+          url: z
+            .string()
+            .regex(/^(postgres(ql)?:\/\/|\{\{)/, expected(DB_URL))
+            .refine((u) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(u), expected(DB_URL))
+            .describe(`The database, e.g. postgresql://app@127.0.0.1:5432/app. ${TEMPLATES}; not secrets.`),
+          password: z
+            .string()
+            .optional()
+            .describe('The password, usually {{ secrets.NAME }}; never shown or stored.'),
+        }),
+      }),
+    ],
+    expected('a database: { sqlite: path } or { postgres: { url, password? } }'),
+  )
+  .describe('The database to connect to.');
+
+const INTEGRITY_EXPECT = 'noDrop, unchanged, empty, or { min, max }';
+const integrityCheck = z.strictObject({
+  id: stepId.describe('Unique within the step; names the check in messages and details.'),
+  query: text.describe("SQL whose first row's first column is the value (for `empty`: any rows)."),
+  expect: z
+    .union(
+      [
+        z.enum(['noDrop', 'unchanged', 'empty'], expected(INTEGRITY_EXPECT)),
+        z
+          .strictObject({
+            min: z.number().optional().describe('Smallest value allowed after the deployment.'),
+            max: z.number().optional().describe('Largest value allowed after the deployment.'),
+          })
+          .refine((r) => r.min !== undefined || r.max !== undefined, expected('{ min, max }: at least one')),
+      ],
+      expected(INTEGRITY_EXPECT),
+    )
+    .describe(
+      'noDrop: a count that must not drop; unchanged: a sum or checksum that must not change; ' +
+        'empty: the query must return no rows; { min, max }: bounds for the value after the deployment.',
+    ),
+});
 
 /** One schema per step kind, in the order of `STEP_KINDS`: a step holds exactly one kind key. */
 const stepKinds = {
@@ -454,6 +547,165 @@ const stepKinds = {
       }),
     })
     .describe("Drive a URL at a fixed rate; gate on limits and on the last good deployment's numbers."),
+  backup: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      backup: z.strictObject({
+        items: z
+          .array(backupItem)
+          .min(1)
+          .describe('What to back up; each item becomes one file of the backup set.'),
+      }),
+    })
+    .describe(
+      "Back up files and databases into one backup set (with a manifest of SHA-256s and row counts) in the environment's backup store.",
+    ),
+  'verify-backup': z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      'verify-backup': z
+        .strictObject({
+          maxAge: positiveDuration
+            .optional()
+            .describe('Fail when the newest backup set is older than this. Default: any age.'),
+        })
+        .nullable(),
+    })
+    .describe(
+      'Check every file of the newest backup set against its manifest and restore it into a scratch location (SQLite: integrity check and row counts; PostgreSQL: a temporary database); marks the set verified.',
+    ),
+  baseline: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      baseline: z
+        .strictObject({
+          duration: boundedDuration('a duration').optional().meta({
+            description: 'How long to measure the release serving now.',
+            default: DEFAULTS.baselineDuration,
+          }),
+          every: positiveDuration
+            .optional()
+            .meta({ description: 'Time between samples of each monitor.', default: DEFAULTS.baselineEvery }),
+          monitors: z
+            .array(stepId)
+            .min(1)
+            .optional()
+            .describe("Ids of the environment's monitors to measure. Default: all of them."),
+        })
+        .nullable(),
+    })
+    .describe(
+      "Measure the environment's monitors against the release serving now (place it before the restart): the baseline a later bake compares with.",
+    ),
+  bake: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      bake: z
+        .strictObject({
+          duration: boundedDuration('a duration')
+            .optional()
+            .meta({ description: 'How long to watch after the switch.', default: DEFAULTS.bakeDuration }),
+          interval: positiveDuration.optional().meta({
+            description: 'One analysis interval: the median of its samples is compared with the baseline.',
+            default: DEFAULTS.bakeInterval,
+          }),
+          samples: z
+            .int(expected('a whole number, 1 or more'))
+            .min(1, expected('a whole number, 1 or more'))
+            .optional()
+            .meta({ description: 'Samples per monitor per interval.', default: DEFAULTS.bakeSamples }),
+          failureLimit: z
+            .int(expected('a whole number, 1 or more'))
+            .min(1, expected('a whole number, 1 or more'))
+            .optional()
+            .meta({
+              description: 'Failing intervals among the last `window` that trigger a rollback.',
+              default: DEFAULTS.bakeFailureLimit,
+            }),
+          window: z
+            .int(expected('a whole number, 1 or more'))
+            .min(1, expected('a whole number, 1 or more'))
+            .optional()
+            .meta({
+              description: 'How many recent intervals `failureLimit` counts in.',
+              default: DEFAULTS.bakeWindow,
+            }),
+          criticalFailures: z
+            .int(expected('a whole number, 1 or more'))
+            .min(1, expected('a whole number, 1 or more'))
+            .optional()
+            .meta({
+              description:
+                'Consecutive failed samples of a critical monitor that trigger a rollback at once.',
+              default: DEFAULTS.bakeCriticalFailures,
+            }),
+          monitors: z
+            .array(stepId)
+            .min(1)
+            .optional()
+            .describe("Ids of the environment's monitors to watch. Default: all of them."),
+        })
+        .nullable(),
+    })
+    .describe(
+      'Watch the monitors after the switch and compare them with the baseline; a critical check failing or a degradation beyond the threshold fails the step, which rolls back.',
+    ),
+  migrate: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      migrate: z.strictObject({
+        database,
+        dir: text
+          .refine(isSafeDest, expected('a folder inside the release: relative, without ".."'))
+          .optional()
+          .meta({
+            description: 'Folder of the migration files inside the release (artifact).',
+            default: DEFAULTS.migrateDir,
+          }),
+        lockTimeout: boundedDuration('a duration').optional().meta({
+          description: "How long to wait for another runner's migration lock.",
+          default: DEFAULTS.migrateLockTimeout,
+        }),
+      }),
+    })
+    .describe(
+      "Apply the release's pending SQL migrations (<version>_<name>.up.sql), each in its own transaction, under a lock; recorded with checksums in the database's slipway_migrations table.",
+    ),
+  integrity: z
+    .strictObject({
+      ...stepBase,
+      ...attemptFields,
+      integrity: z.union(
+        [
+          z.strictObject({
+            capture: z
+              .strictObject({
+                database,
+                checks: z
+                  .array(integrityCheck)
+                  .min(1)
+                  .describe('The checks, measured now and again by verify.'),
+              })
+              .describe('Measure the checks now (before the release is switched).'),
+          }),
+          z.strictObject({
+            verify: z
+              .string()
+              .regex(AUTO_PATTERN, expected('the id of a capture step: step (same phase) or phase.step'))
+              .describe('The capture step whose values are the "before"; measure again and judge.'),
+          }),
+        ],
+        expected('{ capture: { database, checks } } or { verify: <capture step id> }'),
+      ),
+    })
+    .describe(
+      'Data-integrity checks: capture SQL values before the switch, verify them after; a violation fails the step (and rolls back).',
+    ),
 } as const;
 
 export type StepKindKey = keyof typeof stepKinds;
@@ -497,6 +749,12 @@ const step = z.union(
     stepKinds.benchmark,
     stepKinds.coverage,
     stepKinds.load,
+    stepKinds.backup,
+    stepKinds['verify-backup'],
+    stepKinds.baseline,
+    stepKinds.bake,
+    stepKinds.migrate,
+    stepKinds.integrity,
   ],
   expected(`a step: a mapping with an id and one of ${Object.keys(stepKinds).join(', ')}`),
 );
@@ -545,16 +803,40 @@ const window = z.union(
 
 const environment = z.strictObject({
   target: z
-    .strictObject({
-      type: z
-        .enum(['local'])
-        .optional()
-        .meta({ description: 'Where the releases live.', default: DEFAULTS.targetType }),
-      root: text.describe(
-        "Folder holding releases/, current and shared/. Relative paths start at the process file's folder.",
-      ),
-    })
-    .describe('Where this environment is deployed.'),
+    .discriminatedUnion(
+      'type',
+      [
+        z.strictObject({
+          type: z
+            .enum(['local'])
+            .optional()
+            .meta({ description: 'Where the releases live.', default: DEFAULTS.targetType }),
+          root: text.describe(
+            "Folder holding releases/, current and shared/. Relative paths start at the process file's folder.",
+          ),
+        }),
+        sshTargetSchema,
+      ],
+      expected('a target type: local (this machine, the default) or ssh'),
+    )
+    .optional()
+    .describe('Where this environment is deployed (one machine). Use `hosts` for several.'),
+  hosts: z
+    .array(hostSchema)
+    .min(1)
+    .optional()
+    .describe('The machines of this environment, instead of `target`: each gets the release per `strategy`.'),
+  inventory: text
+    .optional()
+    .describe(
+      'An inventory file listing the hosts instead of `hosts` (relative to the process file): a list of hosts, { hosts, groups }, or Ansible YAML.',
+    ),
+  hostDefaults: hostDefaultsSchema.optional(),
+  ssh: sshDefaultsSchema.optional(),
+  traffic: trafficSchema.optional(),
+  strategy: strategySchema
+    .optional()
+    .meta({ description: 'How the release reaches the hosts.', default: { type: 'all-at-once' } }),
   vars: vars.optional().describe('Vars for this environment; they win over the top-level ones.'),
   secrets: z
     .record(
@@ -617,6 +899,26 @@ const environment = z.strictObject({
     })
     .optional()
     .describe('Deploying outside the windows or during a freeze.'),
+  backups: z
+    .strictObject({
+      dir: text.optional().meta({
+        description:
+          "The backup store folder (sets go to <dir>/<environment>/); relative paths start at the process file's folder.",
+        default: DEFAULTS.backupDir,
+      }),
+      keep: z
+        .int(expected('a whole number, 1 or more'))
+        .min(1, expected('a whole number, 1 or more'))
+        .optional()
+        .meta({ description: 'Backup sets kept: the newest this many.', default: DEFAULTS.backupKeep }),
+      maxAge: positiveDuration.optional().meta({
+        description: 'Older backup sets are deleted; the newest verified set always stays.',
+        default: DEFAULTS.backupMaxAge,
+      }),
+    })
+    .optional()
+    .describe('Where backup steps put backup sets, and how long they are kept.'),
+  monitors: monitorsSchema,
 });
 
 const phase = z.strictObject({
@@ -637,6 +939,11 @@ const phase = z.strictObject({
   expectedDuration: boundedDuration('a duration')
     .optional()
     .describe('How long the phase takes: it starts only when the window stays open that long.'),
+  requireVerifiedBackup: positiveDuration
+    .optional()
+    .describe(
+      'Final backup verification: the phase does no work (beyond backup and verify-backup steps) unless a backup set of the environment, verified, at most this old exists, e.g. 6h.',
+    ),
   steps: z.array(step).min(1).describe('Run in order; each step holds exactly one kind key.'),
 });
 

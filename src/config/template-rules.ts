@@ -69,7 +69,8 @@ export function checkTemplates(file: ProcessFile, problems: ProblemList): void {
       Object.entries(file.environments).map(([n, e]) => [n, new Set(Object.keys(e.secrets ?? {}))]),
     ),
   };
-  for (const field of templateFields(file)) checkField(field, declared, problems);
+  const fleets = fleetsOf(file);
+  for (const field of templateFields(file)) checkField(field, declared, problems, fleets);
   checkVarValues(['vars'], file.vars, problems);
   for (const [name, env] of Object.entries(file.environments)) {
     checkVarValues(['environments', name, 'vars'], env.vars, problems);
@@ -138,6 +139,28 @@ function templateFields(file: ProcessFile): Field[] {
   service(['service'], file.service, all);
   for (const [name, env] of Object.entries(file.environments))
     service(['environments', name, 'service'], env.service, [name]);
+  // Monitors render in their own environment, under the same rules as the steps they resemble.
+  for (const [name, env] of Object.entries(file.environments)) {
+    (env.monitors ?? []).forEach((m, i) => {
+      const at = ['environments', name, 'monitors', i];
+      const envs = [name];
+      if ('http' in m) http([...at, 'http'], m.http, envs);
+      if ('auth' in m) http([...at, 'auth'], m.auth, envs);
+      if ('command' in m) run([...at, 'command'], m.command, envs);
+      const probe = 'prometheus' in m ? m.prometheus : 'json' in m ? m.json : undefined;
+      if (probe !== undefined) {
+        const kind = 'prometheus' in m ? 'prometheus' : 'json';
+        add([...at, kind, 'url'], probe.url, 'url', envs);
+        strings([...at, kind, 'headers'], probe.headers, 'header', envs);
+      }
+      if ('sql' in m) {
+        // A connection string and password reach the database driver only, never a log: like an env value.
+        add([...at, 'sql', 'url'], m.sql.url, 'env', envs);
+        add([...at, 'sql', 'password'], m.sql.password, 'env', envs);
+        add([...at, 'sql', 'path'], m.sql.path, 'path', envs);
+      }
+    });
+  }
   file.phases.forEach((phase, p) => {
     const envs = phaseEnvironments(file, phase);
     phase.steps.forEach((step, s) => {
@@ -163,12 +186,76 @@ function templateFields(file: ProcessFile): Field[] {
       if ('npm-audit' in step) add([...path, 'npm-audit', 'path'], step['npm-audit'].path, 'path', envs);
       if ('benchmark' in step) add([...path, 'benchmark', 'path'], step.benchmark.path, 'path', envs);
       if ('coverage' in step) add([...path, 'coverage', 'path'], step.coverage.path, 'path', envs);
+      if ('backup' in step) {
+        step.backup.items.forEach((item, i) => {
+          const at = [...path, 'backup', 'items', i];
+          if ('files' in item) add([...at, 'files'], item.files, 'path', envs);
+          else if ('sqlite' in item) add([...at, 'sqlite'], item.sqlite, 'path', envs);
+          else {
+            add([...at, 'postgres', 'url'], item.postgres.url, 'url', envs);
+            // Like an env value: it reaches pg_dump only as PGPASSWORD.
+            add([...at, 'postgres', 'password'], item.postgres.password, 'env', envs);
+          }
+        });
+      }
+      const database = (
+        at: KeyPath,
+        db: { sqlite: string } | { postgres: { url: string; password?: string | undefined } },
+      ) => {
+        if ('sqlite' in db) add([...at, 'sqlite'], db.sqlite, 'path', envs);
+        else {
+          add([...at, 'postgres', 'url'], db.postgres.url, 'url', envs);
+          // Like an env value: it reaches the database driver only, never a log.
+          add([...at, 'postgres', 'password'], db.postgres.password, 'env', envs);
+        }
+      };
+      if ('migrate' in step) database([...path, 'migrate', 'database'], step.migrate.database);
+      if ('integrity' in step && 'capture' in step.integrity)
+        database([...path, 'integrity', 'capture', 'database'], step.integrity.capture.database);
     });
   });
   return out;
 }
 
-function checkField(field: Field, declared: Declared, problems: ProblemList): void {
+/** `{{ host.* }}` has a value in environments with `hosts`; `{{ slot.* }}` in those with blue-green or canary. */
+const FLEET_NAMES = ['host.name', 'host.address', 'host.servicePort', 'slot.name', 'slot.port'];
+
+/** Per environment: whether it has hosts, and whether its strategy uses slots. */
+type Fleets = ReadonlyMap<
+  string,
+  { readonly hosts: boolean; readonly slots: boolean; readonly ports: boolean }
+>;
+
+function fleetsOf(file: ProcessFile): Fleets {
+  return new Map(
+    Object.entries(file.environments).map(([n, e]) => [
+      n,
+      {
+        hosts: e.hosts !== undefined,
+        slots: e.strategy?.type === 'blue-green' || e.strategy?.type === 'canary',
+        ports: e.hosts?.every((h) => h.servicePort !== undefined) ?? false,
+      },
+    ]),
+  );
+}
+
+function checkFleetName(ref: string, { path, envs }: Field, fleets: Fleets, problems: ProblemList): void {
+  const slot = ref.startsWith('slot.');
+  const port = ref === 'host.servicePort';
+  const has = (e: string) =>
+    slot ? fleets.get(e)?.slots : port ? fleets.get(e)?.ports : fleets.get(e)?.hosts;
+  const missing = envs.filter((e) => !has(e));
+  if (missing.length === 0) return;
+  problems.add(path, `"{{ ${ref} }}" has no value in ${environments(missing)}`, {
+    hint: port
+      ? 'give every host of those environments a "servicePort"'
+      : slot
+        ? 'slots exist only with strategy blue-green or canary; limit the phase to those environments with "environments"'
+        : 'hosts exist only in environments that list "hosts"; limit the phase to those environments with "environments"',
+  });
+}
+
+function checkField(field: Field, declared: Declared, problems: ProblemList, fleets: Fleets): void {
   const { path, text, use } = field;
   if (use === 'shell') {
     // Splicing a value into a shell string is how injection happens; the value must travel as data.
@@ -193,6 +280,10 @@ function checkField(field: Field, declared: Declared, problems: ProblemList): vo
       continue;
     }
     if (FIXED_NAMES.includes(ref)) continue;
+    if (FLEET_NAMES.includes(ref)) {
+      checkFleetName(ref, field, fleets, problems);
+      continue;
+    }
     if (namespace === 'vars' && name !== undefined && rest.length === 0)
       checkVar(name, field, declared, problems);
     else if (namespace === 'secrets' && name !== undefined && rest.length === 0)
@@ -200,6 +291,7 @@ function checkField(field: Field, declared: Declared, problems: ProblemList): vo
     else {
       const known = [
         ...FIXED_NAMES,
+        ...FLEET_NAMES,
         ...[...allVars(declared)].map((v) => `vars.${v}`),
         ...[...new Set([...declared.secrets.values()].flatMap((s) => [...s]))].map((s) => `secrets.${s}`),
       ];

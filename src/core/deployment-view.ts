@@ -1,7 +1,10 @@
 /** Folds a deployment's event log into the view that the engine decides from and `status` shows. Pure. */
 
+import type { AnalysisTrigger, IntervalVerdict, MonitorBaseline } from './analysis.js';
 import type { Actor, AnyStoredEvent } from './events.js';
+import { applyFleetEvent, type FleetView, RESTORE_STEP } from './fleet-view.js';
 import type { Plan } from './plan.js';
+import type { IncludedFile } from './process.js';
 import { type DeploymentState, transition } from './state.js';
 
 export type StepStatus =
@@ -50,9 +53,24 @@ export interface PhaseView {
   readonly steps: StepView[];
 }
 
+/** What the monitors showed: the baseline before the switch, the bake's intervals after, and what fired. */
+export interface AnalysisView {
+  baseline?: { readonly step: string; readonly at: string; readonly monitors: readonly MonitorBaseline[] };
+  readonly intervals: {
+    readonly step: string;
+    readonly index: number;
+    readonly of: number;
+    readonly at: string;
+    readonly monitors: readonly IntervalVerdict[];
+  }[];
+  trigger?: AnalysisTrigger;
+}
+
 export interface RollbackView {
   readonly reason: string;
   readonly trigger: string;
+  /** Monitor, baseline and measured value behind a `degradation` or `critical-check` rollback. */
+  readonly analysis?: AnalysisTrigger;
   readonly toRelease: string | null;
   readonly toReleaseDir: string | null;
   readonly startedAt: string;
@@ -72,6 +90,8 @@ export interface DeploymentView {
   readonly varOverrides: Readonly<Record<string, string>>;
   readonly processSource: string;
   readonly processFile: string;
+  /** Inventory texts recorded at creation: recompiling uses these, never the files as they are now. */
+  readonly processIncludes: readonly IncludedFile[];
   state: DeploymentState;
   finishedAt?: string;
   /** Why it failed or rolled back. */
@@ -80,6 +100,10 @@ export interface DeploymentView {
   /** Facts recorded by succeeded steps, e.g. `releaseDir`. Later facts win. */
   readonly facts: Record<string, string>;
   rollback?: RollbackView;
+  /** Per-host progress and the load balancer's weights, for an environment with `hosts`. */
+  fleet?: FleetView;
+  /** Baseline and bake measurements, once a baseline or bake step recorded any. */
+  analysis?: AnalysisView;
   /** Number of runner take-overs after the first (crash resumes). */
   resumes: number;
   /** Set while the deployment waits for a maintenance window (or the end of a freeze). */
@@ -97,7 +121,12 @@ export interface DeploymentView {
   /** Type of the last event applied. */
   lastEventType: string;
   /** Commands started since the current runner took over: what to stop if that runner died. */
-  spawned: { readonly step: string; readonly host: string; readonly pid: number }[];
+  spawned: {
+    readonly step: string;
+    readonly host: string;
+    readonly pid: number;
+    readonly fleetHost?: string;
+  }[];
 }
 
 /** Builds the view; throws if the log is not a valid sequence of moves. */
@@ -133,6 +162,7 @@ export function viewDeployment(events: readonly AnyStoredEvent[]): DeploymentVie
     varOverrides: c.varOverrides,
     processSource: c.processSource,
     processFile: c.processFile,
+    processIncludes: c.processIncludes ?? [],
     state: 'running',
     phases,
     facts: {},
@@ -165,6 +195,7 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
         step: `${e.payload.phase}.${e.payload.step}`,
         host: e.payload.host,
         pid: e.payload.pid,
+        ...(e.payload.fleetHost === undefined ? {} : { fleetHost: e.payload.fleetHost }),
       });
       break;
     case 'phase.started': {
@@ -293,10 +324,22 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       if (p) p.status = 'failed';
       break;
     }
+    case 'analysis.baseline':
+      view.analysis ??= { intervals: [] };
+      view.analysis.baseline = { step: e.payload.step, at: e.at, monitors: e.payload.monitors };
+      break;
+    case 'analysis.interval': {
+      view.analysis ??= { intervals: [] };
+      const { step, index, of, monitors, trigger } = e.payload;
+      view.analysis.intervals.push({ step, index, of, at: e.at, monitors });
+      if (trigger) view.analysis.trigger = trigger;
+      break;
+    }
     case 'rollback.started':
       view.rollback = {
         reason: e.payload.reason,
         trigger: e.payload.trigger,
+        ...(e.payload.analysis ? { analysis: e.payload.analysis } : {}),
         toRelease: e.payload.toRelease,
         toReleaseDir: e.payload.toReleaseDir,
         startedAt: e.at,
@@ -325,6 +368,21 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
       view.finishedAt = e.at;
       view.outcome = e.payload.reason;
       break;
+    case 'rollout.started':
+    case 'rollout.batch':
+    case 'host.step.started':
+    case 'host.step.succeeded':
+    case 'host.step.failed':
+    case 'traffic.shifted':
+    case 'host.restored': {
+      if (e.type === 'host.step.succeeded' || e.type === 'host.step.failed')
+        forgetSpawned(view, `${e.payload.phase}.${e.payload.step}`, e.payload.host);
+      // A fleet host's restore (commands recorded as `rollback.restore`) ended there.
+      if (e.type === 'host.restored') forgetSpawned(view, `rollback.${RESTORE_STEP}`, e.payload.host);
+      const fleet = applyFleetEvent(view.fleet, e);
+      if (fleet) view.fleet = fleet;
+      break;
+    }
     case 'step.output':
     case 'deployment.created':
       break;
@@ -333,10 +391,13 @@ export function applyEvent(view: DeploymentView, e: AnyStoredEvent): void {
 
 /**
  * A step that ended has no leftovers to stop: what it started and left running (a service it started) is
- * meant to keep running. Only the commands of a cut-short attempt stay listed.
+ * meant to keep running. Only the commands of a cut-short attempt stay listed. With `fleetHost`, only that
+ * host's (a fleet step ends host by host).
  */
-function forgetSpawned(view: DeploymentView, step: string): void {
-  view.spawned = view.spawned.filter((p) => p.step !== step);
+function forgetSpawned(view: DeploymentView, step: string, fleetHost?: string): void {
+  view.spawned = view.spawned.filter(
+    (p) => p.step !== step || (fleetHost !== undefined && p.fleetHost !== fleetHost),
+  );
 }
 
 /** Every step in plan order. */

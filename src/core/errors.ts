@@ -93,9 +93,102 @@ export const ERROR_CATALOGUE = {
     category: 'failed',
     summary: 'A secret reference could not be resolved (environment variable or file missing).',
   },
+  SLW_ROLLOUT_FAILED: {
+    category: 'failed',
+    summary:
+      'A fleet rollout stopped: more hosts failed than the strategy allows (`maxFailed`), or a canary check failed.',
+  },
   SLW_TARGET_FAILED: { category: 'failed', summary: 'A target operation (unpack, switch, exec) failed.' },
+  SLW_TARGET_UNREACHABLE: {
+    category: 'failed',
+    summary: 'An SSH host could not be reached (connection refused, timed out, unknown name, no route).',
+  },
+  SLW_TARGET_DISCONNECTED: {
+    category: 'failed',
+    summary: 'The SSH connection to a host was lost during an operation (host died or left the network).',
+  },
+  SLW_AUTH_FAILED: {
+    category: 'failed',
+    summary: 'An SSH host refused the login, or the private key / agent could not be used.',
+  },
+  SLW_HOST_KEY_UNKNOWN: {
+    category: 'failed',
+    summary:
+      'An SSH host is not in known_hosts (and `acceptNewHosts` is off); the message says how to add it.',
+  },
+  SLW_HOST_KEY_CHANGED: {
+    category: 'failed',
+    summary:
+      'An SSH host offered a key other than the one in known_hosts (or a revoked one); always refused.',
+  },
+  SLW_ANALYSIS_DEGRADATION: {
+    category: 'failed',
+    summary:
+      'A bake found a monitor worse than its baseline (or its limits) in too many intervals: rolled back.',
+  },
+  SLW_ANALYSIS_CRITICAL: {
+    category: 'failed',
+    summary: "A critical monitor's check failed repeatedly during a bake: rolled back.",
+  },
+  SLW_TRAFFIC_INVALID: {
+    category: 'bad-input',
+    summary:
+      'Traffic weights name an unknown backend, a weight outside 0–100, or a server the load balancer lacks; nothing was changed.',
+  },
+  SLW_TRAFFIC_FAILED: {
+    category: 'failed',
+    summary: 'The load balancer refused or missed a traffic change (config test, reload, admin socket).',
+  },
+  SLW_BACKUP_FAILED: {
+    category: 'failed',
+    summary: 'A backup could not be taken (tool failed, disk full); no partial set was kept.',
+  },
+  SLW_BACKUP_CORRUPT: {
+    category: 'failed',
+    summary: 'A backup set failed verification (checksum, integrity check or row counts); it is not usable.',
+  },
+  SLW_BACKUP_NOT_FOUND: { category: 'not-found', summary: 'No backup set with that id in the backup store.' },
+  SLW_NO_VERIFIED_BACKUP: {
+    category: 'failed',
+    summary: 'A phase needs a verified backup newer than its limit and there is none; it did not start.',
+  },
+  SLW_RESTORE_FAILED: {
+    category: 'failed',
+    summary: 'A restore failed; the database or files it was restoring into were left as they were.',
+  },
+  SLW_CONFIRMATION_REQUIRED: {
+    category: 'bad-input',
+    summary: 'A destructive command needs confirmation: answer the prompt, or pass --yes in scripts.',
+  },
   SLW_STORE: { category: 'internal', summary: 'The store could not be opened or written.' },
   SLW_AUDIT_BROKEN: { category: 'failed', summary: 'The tamper-evident event chain does not verify.' },
+  SLW_MIGRATION_INVALID: {
+    category: 'bad-input',
+    summary:
+      'The migrations folder has a misnamed, duplicate or out-of-order migration; nothing was applied.',
+  },
+  SLW_MIGRATION_CHANGED: {
+    category: 'failed',
+    summary: 'An already-applied migration file was edited (checksum differs); nothing was applied.',
+  },
+  SLW_MIGRATION_FAILED: {
+    category: 'failed',
+    summary:
+      'A migration failed; nothing of it was applied (earlier ones of the run stay, rollback undoes them).',
+  },
+  SLW_MIGRATION_LOCKED: {
+    category: 'conflict',
+    summary: 'Another runner held the migration lock for longer than the lock timeout.',
+  },
+  SLW_DATABASE_UNREACHABLE: {
+    category: 'failed',
+    summary: 'The database of a migrate or integrity step could not be opened or connected to.',
+  },
+  SLW_INTEGRITY_VIOLATION: {
+    category: 'failed',
+    summary: 'A data-integrity check failed after the deployment (a count dropped, a checksum changed, …).',
+  },
+  SLW_INTEGRITY_QUERY: { category: 'failed', summary: 'A data-integrity check query failed to run.' },
   SLW_INTERNAL: {
     category: 'internal',
     summary: 'A bug in Slipway; please report it with the output of `slipway logs`.',

@@ -1,6 +1,8 @@
 /** Deployment events: the append-only log that is the single source of truth of a deployment. */
 
+import type { AnalysisTrigger, IntervalVerdict, MonitorBaseline } from './analysis.js';
 import type { Plan } from './plan.js';
+import type { IncludedFile } from './process.js';
 
 /** Who did something. `via` says how the identity was established (OS user, SLIPWAY_USER, demo). */
 export interface Actor {
@@ -18,6 +20,8 @@ export interface EventPayloads {
     readonly processSource: string;
     readonly processSourceHash: string;
     readonly processFile: string;
+    /** Files the process file includes (inventories), pinned like `processSource`; absent before they existed. */
+    readonly processIncludes?: readonly IncludedFile[];
     readonly plan: Plan;
     readonly actor: Actor;
     /** `--var KEY=VALUE` overrides given at deploy time (never secrets). */
@@ -38,6 +42,8 @@ export interface EventPayloads {
     readonly step: string;
     readonly host: string;
     readonly pid: number;
+    /** The fleet host whose step started it: its `host.step.*` end forgets it (other hosts' runs go on). */
+    readonly fleetHost?: string;
   };
   'phase.started': { readonly phase: string };
   'phase.succeeded': { readonly phase: string };
@@ -118,9 +124,29 @@ export interface EventPayloads {
   'window.opened': { readonly phase: string; readonly step: string };
   /** An approval gate was not cleared in time. */
   'gate.expired': { readonly phase: string; readonly step: string; readonly openedAt: string };
+  /** A `baseline` step measured the monitors against the release serving before the switch. */
+  'analysis.baseline': {
+    readonly phase: string;
+    readonly step: string;
+    readonly release: string | null;
+    readonly durationMs: number;
+    readonly monitors: readonly MonitorBaseline[];
+  };
+  /** One bake interval: every monitor's samples, median and verdict; `trigger` when it fired a rollback. */
+  'analysis.interval': {
+    readonly phase: string;
+    readonly step: string;
+    /** 1-based. */
+    readonly index: number;
+    readonly of: number;
+    readonly monitors: readonly IntervalVerdict[];
+    readonly trigger?: AnalysisTrigger;
+  };
   'rollback.started': {
     readonly reason: string;
-    readonly trigger: 'step-failed' | 'interrupted' | 'manual' | 'rejected';
+    readonly trigger: RollbackTrigger;
+    /** The analysis trigger behind a `degradation` or `critical-check` rollback: monitor, baseline, value, change. */
+    readonly analysis?: AnalysisTrigger;
     readonly toReleaseDir: string | null;
     readonly toRelease: string | null;
     readonly actor?: Actor;
@@ -128,10 +154,80 @@ export interface EventPayloads {
   'rollback.step': { readonly action: string; readonly ok: boolean; readonly detail: string };
   'rollback.succeeded': { readonly release: string | null; readonly durationMs: number };
   'rollback.failed': { readonly error: string };
+  /** A fleet phase's rollout began: its hosts, the steps each host runs, and the strategy's batches. */
+  'rollout.started': {
+    readonly phase: string;
+    readonly strategy: string;
+    readonly hosts: readonly string[];
+    readonly steps: readonly string[];
+    readonly batches: readonly (readonly string[])[];
+  };
+  /** A batch of hosts is being worked on (rolling: one batch at a time). */
+  'rollout.batch': { readonly phase: string; readonly index: number; readonly hosts: readonly string[] };
+  /** One step on one host of a fleet (release, config, restart, smoke, on-target run; or a slot action). */
+  'host.step.started': {
+    readonly phase: string;
+    readonly step: string;
+    readonly host: string;
+    readonly attempt: number;
+  };
+  'host.step.succeeded': {
+    readonly phase: string;
+    readonly step: string;
+    readonly host: string;
+    readonly attempt: number;
+    readonly durationMs: number;
+    readonly summary: string;
+    /** Per-host facts, e.g. `switchedTo`, `previousRelease`, `slot`. */
+    readonly facts?: Readonly<Record<string, string>>;
+  };
+  'host.step.failed': {
+    readonly phase: string;
+    readonly step: string;
+    readonly host: string;
+    readonly attempt: number;
+    readonly durationMs: number;
+    readonly code: string;
+    readonly error: string;
+    readonly willRetry: boolean;
+    readonly retryInMs?: number;
+  };
+  /** The load balancer's weights were changed (backend id → 0–100), and why. */
+  'traffic.shifted': {
+    readonly weights: Readonly<Record<string, number>>;
+    readonly reason: string;
+    /** Blue-green / canary: the percentage of traffic now on the new slots. */
+    readonly percent?: number;
+    /** Backends drained after the change: requests still active when the drain ended (0 = drained). */
+    readonly drained?: Readonly<Record<string, number>>;
+  };
+  /** A fleet rollback (or a failed host within `maxFailed`) returned one host to the previous release. */
+  'host.restored': {
+    readonly host: string;
+    readonly ok: boolean;
+    readonly release: string | null;
+    readonly detail: string;
+  };
   'deployment.succeeded': { readonly durationMs: number };
   'deployment.failed': { readonly reason: string; readonly code: string };
   'deployment.rolled-back': { readonly reason: string; readonly release: string | null };
 }
+
+/**
+ * Why a rollback started. The seed's triggers: `critical-check` (a critical monitor failing), `degradation`
+ * (beyond the threshold against the baseline), `security` (a findings gate failing after the switch),
+ * `integrity` (a data-integrity check failing after the switch). The others: a step failed, a runner was cut
+ * short in a non-idempotent step, a gate was rejected or the deployment cancelled, a person asked.
+ */
+export type RollbackTrigger =
+  | 'step-failed'
+  | 'interrupted'
+  | 'manual'
+  | 'rejected'
+  | 'critical-check'
+  | 'degradation'
+  | 'security'
+  | 'integrity';
 
 export type EventType = keyof EventPayloads;
 

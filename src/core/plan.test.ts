@@ -18,11 +18,17 @@ describe('planDeployment', () => {
     expect(plan.phases.map((p) => p.id)).toEqual(['plan', 'production', 'validate']);
     expect(plan.phases[1]?.steps.map((s) => `${s.id}:${s.kind}`)).toEqual([
       'go-ahead:approval',
+      'backup:backup',
+      'verify-backup:verify-backup',
       'ship:release',
       'render-config:config',
-      'migrate:run',
+      'integrity-before:integrity',
+      'migrate:migrate',
+      'baseline:baseline',
       'restart:restart',
       'smoke:smoke',
+      'integrity-after:integrity',
+      'bake:bake',
     ]);
     expect(plan.gates).toEqual([
       'checklist "Requirements documented and approved" by pm (plan.requirements-approved)',

@@ -1,7 +1,15 @@
 /** Planning: what a deployment of a release to an environment will do. Pure: no I/O. */
 
 import { formatDuration } from './duration.js';
-import { type ApprovalRule, deploymentPhases, isGate, type Process, type StepSpec } from './process.js';
+import {
+  type ApprovalRule,
+  type DatabaseSpec,
+  deploymentPhases,
+  isGate,
+  type Process,
+  type StepSpec,
+} from './process.js';
+import { planRollout } from './rollout-plan.js';
 
 export interface PlannedStep {
   readonly id: string;
@@ -57,6 +65,8 @@ export interface Plan {
   readonly release: string;
   readonly currentRelease: string | null;
   readonly target: string;
+  /** Environments with `hosts`: the strategy and the batches hosts go in. */
+  readonly fleet?: { readonly strategy: string; readonly batches: readonly (readonly string[])[] };
   readonly phases: readonly PlannedPhase[];
   /** Gates a person must clear, in order, e.g. "approval by qa (staging.uat)". */
   readonly gates: readonly string[];
@@ -67,6 +77,24 @@ export interface Plan {
   readonly window?: PlanWindow;
   /** Members of each role a gate of this plan awaits: who must act. */
   readonly people: Readonly<Record<string, readonly string[]>>;
+  /** What each `migrate` step would apply (filled in by `slipway plan`, which may look at the database). */
+  readonly migrations?: readonly PlanMigrations[];
+}
+
+/** The migrations one `migrate` step would apply. */
+export interface PlanMigrations {
+  /** `phase.step`. */
+  readonly step: string;
+  /** `sqlite /path/app.db`, `postgres user@host:5432/db` (no password). */
+  readonly database: string;
+  /** In order; every migration of the release when the database could not be read. */
+  readonly pending: readonly { readonly id: string; readonly irreversible: boolean }[];
+  /** Migrations of the release already applied; null when the database could not be read. */
+  readonly applied: number | null;
+  /** Why the history could not be read (the plan still lists the release's migrations). */
+  readonly unreachable?: string;
+  /** What the deployment would refuse, e.g. an applied migration whose file changed. */
+  readonly problems?: readonly string[];
 }
 
 export function planDeployment(process: Process, ctx: PlanContext): Plan {
@@ -83,7 +111,20 @@ export function planDeployment(process: Process, ctx: PlanContext): Plan {
     environment: ctx.environment,
     release: ctx.release,
     currentRelease: ctx.currentRelease,
-    target: `${env.target.type}:${env.target.root}`,
+    target: env.fleet
+      ? `${env.fleet.hosts.length} hosts (${env.fleet.hosts.map((h) => h.name).join(', ')})${env.inventory ? ` from inventory ${env.inventory}` : ''}`
+      : `${env.target.type}:${env.target.root}`,
+    ...(env.fleet
+      ? {
+          fleet: {
+            strategy: env.fleet.strategy.type,
+            batches: planRollout(
+              env.fleet.hosts.map((h) => h.name),
+              env.fleet.strategy,
+            ).batches,
+          },
+        }
+      : {}),
     phases,
     gates,
     missingPromotions: env.requires.filter((r) => !ctx.succeededIn.includes(r)),
@@ -169,7 +210,25 @@ export function summarizeStep(step: StepSpec): string {
       return `coverage ${step.path}: lines ≥${step.minLines}%${step.minBranches === undefined ? '' : `, branches ≥${step.minBranches}%`}`;
     case 'load':
       return `load ${step.method} ${step.url} at ${step.rate}/s for ${formatDuration(step.durationMs)}`;
+    case 'backup':
+      return `back up ${step.items.map((i) => (i.kind === 'postgres' ? `postgres ${i.url}` : `${i.kind} ${i.path}`)).join(', ')}`;
+    case 'verify-backup':
+      return `verify the newest backup (checksums, test restore)${step.maxAgeMs === undefined ? '' : `, at most ${formatDuration(step.maxAgeMs)} old`}`;
+    case 'baseline':
+      return `measure ${step.monitors.length ? step.monitors.join(', ') : 'all monitors'} for ${formatDuration(step.durationMs)} (baseline)`;
+    case 'bake':
+      return `watch ${step.monitors.length ? step.monitors.join(', ') : 'all monitors'} for ${formatDuration(step.durationMs)}, every ${formatDuration(step.intervalMs)}; roll back on ${step.failureLimit} of ${step.window} failing intervals`;
+    case 'migrate':
+      return `apply pending migrations from ${step.dir}/ to ${databaseText(step.database)}`;
+    case 'integrity':
+      return step.mode === 'capture'
+        ? `capture ${step.checks.map((c) => c.id).join(', ')} on ${databaseText(step.database)}`
+        : `verify ${step.checks.map((c) => c.id).join(', ')} against ${step.capture?.phase}.${step.capture?.step}`;
   }
+}
+
+function databaseText(db: DatabaseSpec): string {
+  return db.kind === 'sqlite' ? `sqlite ${db.path}` : `postgres ${db.url}`;
 }
 
 function limits(max: Readonly<Record<string, number | undefined>>): string {

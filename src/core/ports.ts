@@ -164,6 +164,11 @@ export interface Target {
   currentRelease(signal?: AbortSignal): Promise<string | null>;
   /** Complete releases, oldest installed first. */
   listReleases(signal?: AbortSignal): Promise<readonly string[]>;
+  /**
+   * Stops process groups (by id on the target's machine) that a killed runner left running there. Only remote
+   * targets have it: the engine stops groups on its own machine itself.
+   */
+  stopProcessGroups?(pgids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Removes the oldest release folders beyond `keep`, never one in `protect` or the current one; returns the removed. */
   pruneReleases(keep: number, protect: readonly string[], signal?: AbortSignal): Promise<readonly string[]>;
   close(): Promise<void>;
@@ -191,7 +196,8 @@ export interface TrafficSwitch {
   weights(signal?: AbortSignal): Promise<Readonly<Record<string, number>>>;
   /**
    * Waits until the backend serves no request any more (its weight must already be 0), or `timeoutMs`
-   * passes; returns how many requests were still active then (0 when drained).
+   * passes; returns how many requests were still active then (0 when drained). nginx cannot count requests per
+   * server: its switch returns the number of workers of the previous config still finishing theirs.
    */
   drain(backendId: string, timeoutMs: number, signal?: AbortSignal): Promise<number>;
   close(): Promise<void>;
@@ -205,7 +211,10 @@ export interface MonitorSample {
   readonly atMs: number;
   /** Whether the check itself passed (status, assertions, query ran). A failed check is a critical signal. */
   readonly ok: boolean;
-  /** The measured number (latency ms, error ratio, query result), when the monitor measures one. */
+  /**
+   * The measured number (latency ms, error ratio, query result), when the monitor measures one. Absent with
+   * `ok: true` is "no data" (an empty Prometheus result, NaN, no SQL rows): missing, not failing. Always finite.
+   */
   readonly value?: number;
   /** What was seen, for the timeline: e.g. "200 in 41 ms", "p95 0.212 s". No secrets. */
   readonly detail: string;

@@ -16,6 +16,10 @@ export interface TemplateScope {
     readonly shared: string;
     readonly release: string;
   };
+  /** The host a fleet step runs for (environments with `hosts`). */
+  readonly host?: { readonly name: string; readonly address: string; readonly servicePort?: string };
+  /** The slot a blue-green or canary step works on (`port` as text). */
+  readonly slot?: { readonly name: string; readonly port: string };
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}/g;

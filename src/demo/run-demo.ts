@@ -1,4 +1,4 @@
-/** `slipway demo`: the seed's whole process on the bundled notes service — v1, v2 (config + schema change), broken v3 rolled back. */
+/** `slipway demo`: the seed's whole process on the bundled notes service — v1, v2 (config + schema change), slow v3 rolled back. */
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { compileProcess } from '../config/load-process.js';
+import { formatChange, formatNumber } from '../core/analysis.js';
 import { type DeploymentView, openGate } from '../core/deployment-view.js';
 import { formatDuration } from '../core/duration.js';
 import { SlipwayError } from '../core/errors.js';
@@ -21,6 +22,8 @@ import type { EngineHooks } from '../engine/run-context.js';
 import { startDeployment } from '../engine/start-deployment.js';
 import { execLocal } from '../targets/local-exec.js';
 import { sha256File } from '../targets/safe-archive.js';
+import { type DemoPrometheus, findPrometheus, startDemoPrometheus } from './demo-prometheus.js';
+import { startTraffic } from './demo-traffic.js';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/notes/', import.meta.url));
 const MARKER = '.slipway-demo';
@@ -60,6 +63,15 @@ export interface DemoResult {
   readonly productionAnswers: string;
   readonly productionUrl: string;
   readonly rollbackReason: string | null;
+  /** What measured production for the bake: a real Prometheus, or (without one) the HTTP latency monitor. */
+  readonly monitoring: { readonly source: 'prometheus' | 'http'; readonly detail: string };
+  /** The regression the bake found in v3: the monitor's baseline, the measured value and the change. */
+  readonly regression: {
+    readonly monitor: string;
+    readonly baseline?: number;
+    readonly value?: number;
+    readonly change?: number;
+  } | null;
   readonly durationMs: number;
 }
 
@@ -69,9 +81,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   await prepareFolder(dir);
   const ports = [await freePort(), await freePort()];
   const processFile = path.join(dir, 'slipway.yaml');
-  await writeProcessFile(processFile, ports);
+  // Prometheus starts while the artifacts are built: it scrapes production's notes service every second.
+  const binary = findPrometheus();
+  const prometheusStart = binary
+    ? startDemoPrometheus(binary, path.join(dir, 'prometheus'), `127.0.0.1:${ports[1]}`).catch(
+        (e: unknown) => e as Error,
+      )
+    : undefined;
   for (const release of RELEASES) await buildArtifact(dir, release);
   options.say(`built artifacts v1, v2, v3 in ${path.join(dir, 'artifacts')} (tar.gz + .sha256)`);
+  const prom = await prometheusStart;
+  const prometheus: DemoPrometheus | undefined = prom instanceof Error ? undefined : prom;
+  const monitoring: DemoResult['monitoring'] = prometheus
+    ? {
+        source: 'prometheus',
+        detail: `Prometheus ${prometheus.url} (${prometheus.binary}) scraping production every 1s`,
+      }
+    : {
+        source: 'http',
+        detail: binary
+          ? `Prometheus (${binary}) did not start (${(prom as Error).message}): the bake times requests itself`
+          : 'Prometheus is not installed (no /usr/bin/prometheus, none on PATH): the bake times requests itself (HTTP latency monitor)',
+      };
+  options.say(`production is watched by ${monitoring.detail}`);
+  await writeProcessFile(processFile, ports, prometheus?.url);
+  // Production's users: without traffic there is no request latency for Prometheus to measure.
+  const traffic = startTraffic(`http://127.0.0.1:${ports[1]}/notes`);
 
   // The sample app's API token is a secret: it reaches the service and is redacted from every log.
   process.env.NOTES_API_TOKEN ??= randomBytes(16).toString('hex');
@@ -88,7 +123,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ['staging', 'v2', 'v2 carries a config change (page size, title) and a schema change (notes.author)'],
       ['production', 'v2', 'v2 to production: migration runs before the restart'],
       ['staging', 'v3', 'v3 adds search; staging runs with the search flag off'],
-      ['production', 'v3', 'production has search on: v3 breaks there, Slipway must roll back to v2'],
+      [
+        'production',
+        'v3',
+        'production has search on: v3 answers /notes slowly there; the bake must roll it back',
+      ],
     ];
     let current = processDef;
     const highlights: string[] = [];
@@ -116,6 +155,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const productionAnswers = (await (await fetch(`${productionUrl}/version`)).text()).trim();
     options.say(`\nproduction ${productionUrl}/version answers: ${productionAnswers}`);
     const last = deployments.at(-1);
+    const rollback = last
+      ? (await store.readEvents(last.id)).find((e) => e.type === 'rollback.started')
+      : undefined;
+    const analysis = rollback?.type === 'rollback.started' ? rollback.payload.analysis : undefined;
     return {
       dir,
       processFile,
@@ -125,11 +168,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       productionAnswers,
       productionUrl,
       rollbackReason: last?.state === 'rolled-back' ? last.reason : null,
+      monitoring,
+      regression: analysis
+        ? {
+            monitor: analysis.monitor,
+            ...(analysis.baseline === undefined ? {} : { baseline: analysis.baseline }),
+            ...(analysis.value === undefined ? {} : { value: analysis.value }),
+            ...(analysis.change === undefined ? {} : { change: analysis.change }),
+          }
+        : null,
       durationMs: Date.now() - started,
     };
   } finally {
+    traffic.stop();
     await store.close();
     if (!options.keepRunning) await stopServices(dir);
+    await prometheus?.stop();
   }
 }
 
@@ -218,8 +272,11 @@ async function prepareFolder(dir: string): Promise<void> {
   await cp(path.join(EXAMPLE_DIR, 'app'), path.join(dir, 'app'), { recursive: true });
 }
 
-/** The example process with this machine's free ports and the path to Slipway's node_modules (the app uses better-sqlite3). */
-async function writeProcessFile(file: string, ports: number[]): Promise<void> {
+/**
+ * The example process with this machine's free ports, the path to Slipway's node_modules (the app uses
+ * better-sqlite3), and, with a Prometheus, production's latency monitor as a query of it.
+ */
+async function writeProcessFile(file: string, ports: number[], prometheusUrl?: string): Promise<void> {
   const nodeModules = path.dirname(
     path.dirname(path.dirname(createRequire(import.meta.url).resolve('better-sqlite3'))),
   );
@@ -227,7 +284,20 @@ async function writeProcessFile(file: string, ports: number[]): Promise<void> {
     .replace("PORT: '4311'", `PORT: '${ports[0]}'`)
     .replace("PORT: '4312'", `PORT: '${ports[1]}'`)
     .replace("NODE_PATH: ''", `NODE_PATH: '${nodeModules.replace(/'/g, "''")}'`);
-  await writeFile(file, text);
+  await writeFile(file, prometheusUrl ? withPrometheusMonitor(text, prometheusUrl) : text);
+}
+
+/** Mean answer time of /notes over the last 3 s, in ms, as Prometheus computes it from the service's histogram. */
+export const NOTES_LATENCY_QUERY =
+  '1000 * sum(rate(notes_http_request_duration_seconds_sum{route="/notes"}[3s])) / ' +
+  'sum(rate(notes_http_request_duration_seconds_count{route="/notes"}[3s]))';
+
+function withPrometheusMonitor(text: string, url: string): string {
+  const anchor = "        http: { url: 'http://{{ vars.HOST }}:{{ vars.PORT }}/notes' }\n";
+  const at = text.indexOf(`      - id: notes-latency\n${anchor}`);
+  if (at === -1) throw new Error('the demo process file has no notes-latency monitor to point at Prometheus');
+  const monitor = `        prometheus: { url: '${url}', query: '${NOTES_LATENCY_QUERY}' }\n`;
+  return text.replace(`      - id: notes-latency\n${anchor}`, `      - id: notes-latency\n${monitor}`);
 }
 
 async function buildArtifact(dir: string, release: string): Promise<void> {
@@ -269,6 +339,18 @@ export function summarizeDemo(result: DemoResult): string[] {
   }
   if (result.highlights.length) lines.push('', 'Gates', ...result.highlights.map((h) => `  ${h}`));
   if (result.rollbackReason) lines.push('', `Why v3 was rolled back: ${result.rollbackReason}`);
+  const r = result.regression;
+  if (r) {
+    const unit = r.monitor === 'notes-latency' ? ' ms' : '';
+    lines.push(
+      `v3's regression (${result.monitoring.source === 'prometheus' ? 'measured by Prometheus' : 'timed by the HTTP latency monitor'}): ${r.monitor} baseline ${
+        r.baseline === undefined ? '?' : `${formatNumber(r.baseline)}${unit}`
+      } → ${r.value === undefined ? '?' : `${formatNumber(r.value)}${unit}`}${
+        r.change === undefined ? '' : ` (${formatChange(r.change)}, limit +20%)`
+      }`,
+    );
+  }
+  lines.push(`monitoring: ${result.monitoring.detail}`);
   lines.push(
     '',
     `production still answers on v2: ${result.productionUrl}/version → ${result.productionAnswers}`,

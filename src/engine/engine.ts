@@ -1,23 +1,29 @@
 /** The durable engine: drives a deployment from its event log, one recorded step at a time, until it ends or waits. */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { verifiedBackupRefusal } from '../backup/precondition.js';
 import { type DeploymentView, viewDeployment } from '../core/deployment-view.js';
 import { SlipwayError } from '../core/errors.js';
-import type { Actor } from '../core/events.js';
+import type { Actor, AnyNewEvent } from '../core/events.js';
 import { nextAction } from '../core/next-action.js';
 import type { Store, Target } from '../core/ports.js';
 import { deploymentPhases, type EnvironmentSpec, type PhaseSpec, type StepSpec } from '../core/process.js';
 import { redactDeep } from '../core/redact.js';
 import { retryDelayMs } from '../core/retry.js';
+import { rollbackTriggerFor } from '../core/rollback-trigger.js';
+import { isHostStep } from '../core/rollout-plan.js';
 import { isTerminal } from '../core/state.js';
 import type { WindowStatus } from '../core/window-status.js';
+import { finishFleet, fleetTouched, returnUntouchedHosts } from '../fleet/fleet-rollback.js';
+import { closeFleetRun, type FleetOptions, fleetRun } from '../fleet/fleet-run.js';
+import { runRollout } from '../fleet/rollout-runner.js';
 import { describeInstantForUser, windowStatus as environmentWindowStatus } from '../schedule/index.js';
 import { executorFor } from '../steps/registry.js';
 import { FACT, type StepRuntime } from '../steps/step-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { recordSpawn, stopLeftoverProcesses } from './leftover-processes.js';
 import { OutputRecorder } from './output-recorder.js';
-import { previousGoodRelease, rollBack, stepBaseline } from './rollback.js';
+import { previousGoodRelease, rollBack, stepBaseline, undoPending } from './rollback.js';
 import {
   commandEnvFor,
   type EngineHooks,
@@ -41,6 +47,8 @@ export interface EngineOptions {
   readonly waitForWindows?: boolean;
   /** The maintenance-window calculator. @default src/schedule */
   readonly windowStatus?: (env: EnvironmentSpec, nowMs: number, needMs: number) => WindowStatus;
+  /** For environments with `hosts`: how host targets and the traffic switch are made (tests). @default from the spec */
+  readonly fleet?: FleetOptions;
 }
 
 const MAX_WINDOW_SLEEP_MS = 3_600_000;
@@ -52,8 +60,10 @@ export class Engine {
   private readonly makeTarget: ((env: EnvironmentSpec) => Target) | undefined;
   private readonly waitForWindows: boolean;
   private readonly windowStatus: (env: EnvironmentSpec, nowMs: number, needMs: number) => WindowStatus;
+  private readonly fleetOptions: FleetOptions;
 
   constructor(options: EngineOptions) {
+    this.fleetOptions = options.fleet ?? {};
     this.store = options.store;
     this.hooks = options.hooks ?? {};
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
@@ -89,9 +99,10 @@ export class Engine {
       const view = await this.view(deploymentId);
       if (!needsRunner(view)) return view;
       const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
+      const fleet = ctx.environment.fleet ? fleetRun(ctx, this.fleetOptions) : undefined;
       try {
         // Commands a killed runner started may still be running: stop them before anything is decided or re-run.
-        const stopped = await stopLeftoverProcesses(view.spawned);
+        const stopped = await stopLeftoverProcesses(view.spawned, [...(fleet?.targets() ?? []), ctx.target]);
         await ctx.append([
           {
             type: 'deployment.runner',
@@ -107,6 +118,7 @@ export class Engine {
         await this.drive(ctx, runSignal);
       } finally {
         await ctx.target.close();
+        await closeFleetRun(ctx);
       }
       return ctx.view;
     } finally {
@@ -130,13 +142,15 @@ export class Engine {
     try {
       const view = await this.view(deploymentId);
       const ctx = openRunContext(this.store, this.hooks, view, this.makeTarget);
+      const fleet = ctx.environment.fleet ? fleetRun(ctx, this.fleetOptions) : undefined;
       try {
-        await stopLeftoverProcesses(view.spawned);
+        await stopLeftoverProcesses(view.spawned, [...(fleet?.targets() ?? []), ctx.target]);
         ctx.previousGood = (await previousGoodRelease(this.store, ctx.view))?.releaseDir ?? null;
         const reason = `cancelled by ${actor.user}${comment ? `: ${comment}` : ''}`;
         await this.fail(ctx, reason, 'SLW_CANCELLED', lease.lostSignal);
       } finally {
         await ctx.target.close();
+        await closeFleetRun(ctx);
       }
       return ctx.view;
     } finally {
@@ -175,6 +189,8 @@ export class Engine {
           await ctx.append([{ type: 'phase.succeeded', payload: { phase: action.phase } }]);
           break;
         case 'succeed':
+          // Blue-green / canary: the old slots stop only now, after their scale-down delay.
+          if (ctx.environment.fleet) await finishFleet(ctx, signal);
           await ctx.append([
             {
               type: 'deployment.succeeded',
@@ -214,9 +230,11 @@ export class Engine {
           const step = findStep(phases, action.phase, action.step);
           const ids = { phase: action.phase, step: action.step, attempt: action.attempt };
           // One append: a crash between "interrupted" and "failed" must not read as "run it again".
+          // A fleet rollout is resumed host by host: its own records say what each host may run again.
+          const rerun = step.idempotent || (ctx.environment.fleet !== undefined && isHostStep(step));
           await ctx.append([
-            { type: 'step.interrupted', payload: { ...ids, rerun: step.idempotent } },
-            ...(step.idempotent
+            { type: 'step.interrupted', payload: { ...ids, rerun } },
+            ...(rerun
               ? []
               : [
                   {
@@ -242,7 +260,16 @@ export class Engine {
           const phase = phases.get(action.phase);
           if (!phase) throw new Error(`phase ${action.phase} missing from the recorded process`);
           if (!(await this.awaitWindow(ctx, phase, action.step, signal))) return;
-          await this.runStep(ctx, phase, findStep(phases, action.phase, action.step), action.attempt, signal);
+          const step = findStep(phases, action.phase, action.step);
+          // Final backup verification: refused before anything of the phase's own work starts.
+          const refusal = await verifiedBackupRefusal(ctx.environment, phase, step, ctx.view, Date.now());
+          if (refusal) {
+            await this.fail(ctx, refusal.message, refusal.code, signal);
+            break;
+          }
+          if (ctx.environment.fleet && isHostStep(step))
+            await runRollout(ctx, phase, step, action.attempt, signal);
+          else await this.runStep(ctx, phase, step, action.attempt, signal);
           break;
         }
         case 'fail':
@@ -424,13 +451,21 @@ export class Engine {
       output,
       redact: ctx.redact,
       baseline: () => stepBaseline(ctx.store, ctx.view, phase.id, step.id),
-      onSpawn: (pid) => recordSpawn(ctx, phase.id, step.id, pid),
+      onSpawn: (pid, onTarget) => recordSpawn(ctx, phase.id, step.id, pid, onTarget),
+      recordAnalysis: (r) =>
+        ctx.append([
+          { type: r.type, payload: { phase: phase.id, step: step.id, ...r.payload } } as AnyNewEvent,
+        ]),
+      measuredBaseline: () => ctx.view.analysis?.baseline?.monitors,
     };
   }
 
   /** A step failed for good: roll back if the target may have changed and the environment wants it, else fail. */
   private async fail(ctx: RunContext, reason: string, code: string, signal: AbortSignal): Promise<void> {
     const failedStep = ctx.view.phases.flatMap((p) => p.steps).find((s) => s.status === 'failed');
+    const trigger = rollbackTriggerFor(code, failedStep?.kind);
+    const analysis =
+      trigger === 'degradation' || trigger === 'critical-check' ? ctx.view.analysis?.trigger : undefined;
     const why = failedStep ? `${failedStep.phase}.${failedStep.id} failed: ${reason}` : reason;
     const touched = await targetTouched(ctx);
     if (touched && ctx.environment.rollback.auto) {
@@ -441,12 +476,8 @@ export class Engine {
             type: 'rollback.started',
             payload: {
               reason: why,
-              trigger:
-                code === 'SLW_STEP_INTERRUPTED'
-                  ? 'interrupted'
-                  : code === 'SLW_GATE_REJECTED' || code === 'SLW_CANCELLED'
-                    ? 'rejected'
-                    : 'step-failed',
+              trigger,
+              ...(analysis ? { analysis } : {}),
               toRelease: previous.release,
               toReleaseDir: previous.releaseDir,
             },
@@ -456,12 +487,21 @@ export class Engine {
         return;
       }
     }
+    // Fleet hosts taken out of the balancer for an update that never began go back in.
+    let putBack = '';
+    if (ctx.environment.fleet)
+      await returnUntouchedHosts(ctx, signal).catch((e: unknown) => {
+        if (signal.aborted) throw e;
+        putBack = `; hosts out of the balancer could not be put back: ${e instanceof Error ? e.message : String(e)}`;
+      });
     const note = !touched
       ? ' (the live release was not changed)'
       : ctx.environment.rollback.auto
         ? ' (no earlier good release to roll back to: the new release stays in place)'
         : ' (automatic rollback is off: run "slipway rollback" to return to the previous release)';
-    await ctx.append([{ type: 'deployment.failed', payload: { reason: `${why}${note}`, code } }]);
+    await ctx.append([
+      { type: 'deployment.failed', payload: { reason: ctx.redact(`${why}${note}${putBack}`), code } },
+    ]);
   }
 }
 
@@ -481,9 +521,12 @@ function findStep(phases: ReadonlyMap<string, PhaseSpec>, phaseId: string, stepI
 
 /** Did this deployment (possibly) change what runs on the target? Then a failure needs a rollback. */
 async function targetTouched(ctx: RunContext): Promise<boolean> {
+  if (ctx.environment.fleet) return (await fleetTouched(ctx)) || (await undoPending(ctx));
   if (ctx.view.facts[FACT.switchedTo]) return true;
   const steps = ctx.view.phases.flatMap((p) => p.steps);
   if (steps.some((s) => s.kind === 'restart' && s.attempts > 0)) return true;
+  // A step that changed something else (migrations) needs the rollback to undo it, switched or not.
+  if (await undoPending(ctx)) return true;
   const ownRelease = releaseNameFor(ctx.view.id, ctx.view.release);
   if (!steps.some((s) => s.kind === 'release' && s.attempts > 0)) return false;
   // A release step may have switched `current` before the crash that cut it short: look.

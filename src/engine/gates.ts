@@ -67,7 +67,7 @@ export async function decide(
     });
   }
 
-  const process = compileProcess(view.processSource, view.processFile);
+  const process = compileProcess(view.processSource, view.processFile, view.processIncludes);
   const expiry = gateExpiry(view, gate);
   if (expiry !== undefined && Date.now() >= expiry) {
     throw new SlipwayError('SLW_GATE_EXPIRED', `"${gate.id}" expired at ${new Date(expiry).toISOString()}`, {

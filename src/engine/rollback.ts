@@ -5,11 +5,12 @@ import { type DeploymentView, viewDeployment } from '../core/deployment-view.js'
 import { SlipwayError } from '../core/errors.js';
 import type { Actor } from '../core/events.js';
 import type { DeploymentRecord, Store } from '../core/ports.js';
-import { phasesFor, type StepSpec } from '../core/process.js';
+import { isGate, phasesFor, type StepSpec } from '../core/process.js';
 import { retryDelayMs } from '../core/retry.js';
+import { rollBackFleet } from '../fleet/fleet-rollback.js';
 import { executorFor } from '../steps/registry.js';
 import { runServiceCommand, switchTo } from '../steps/service-control.js';
-import { FACT, type StepRuntime } from '../steps/step-executor.js';
+import { FACT, type StepRuntime, type StepUndo, type UndoRecord } from '../steps/step-executor.js';
 import { recordSpawn } from './leftover-processes.js';
 import { OutputRecorder } from './output-recorder.js';
 import { commandEnvFor, type RunContext, scopeFor } from './run-context.js';
@@ -72,6 +73,8 @@ export async function stepBaseline(
 export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<void> {
   const rb = ctx.view.rollback;
   if (!rb) throw new Error('rollBack called without rollback.started');
+  // Hosts: each host the deployment changed goes back (or traffic goes back to the old slots).
+  if (ctx.environment.fleet && rb.toReleaseDir) return rollBackFleet(ctx, signal);
   const started = Date.now();
   const to = rb.toReleaseDir;
   const toRelease = rb.toRelease;
@@ -98,6 +101,8 @@ export async function rollBack(ctx: RunContext, signal: AbortSignal): Promise<vo
         if (signal.aborted) throw e;
       });
     }
+    // What steps changed besides the release (the schema, say) is undone while no release runs, before the switch.
+    await undoSteps(ctx, signal);
     await action(ctx, 'switch', signal, undefined, async (rt) => {
       const previous = await switchTo(rt, to);
       return `current → ${to}${previous && previous !== to ? ` (was ${previous})` : ''}`;
@@ -196,8 +201,58 @@ function rollbackRuntime(
     output,
     redact: ctx.redact,
     baseline: async () => undefined,
-    onSpawn: (pid) => recordSpawn(ctx, 'rollback', 'action', pid),
+    onSpawn: (pid, onTarget) => recordSpawn(ctx, 'rollback', 'action', pid, onTarget),
   };
+}
+
+/** A step of this deployment that ran and whose kind can undo what it did (see `StepUndo`). */
+interface Undoer {
+  readonly phase: string;
+  readonly step: StepSpec;
+  readonly record: UndoRecord;
+  readonly undo: StepUndo;
+}
+
+/** The deployment's steps that ran and can undo what they did, newest first (the order to undo them in). */
+function undoers(ctx: RunContext): Undoer[] {
+  const specs = phasesFor(ctx.process, ctx.environment.name);
+  const out: Undoer[] = [];
+  for (const phase of ctx.view.phases) {
+    for (const s of phase.steps) {
+      if (s.attempts === 0) continue;
+      const step = specs.find((p) => p.id === phase.id)?.steps.find((x) => x.id === s.id);
+      const undo = step && !isGate(step) ? executorFor(step).undo : undefined;
+      if (step && undo) {
+        const record = { status: s.status, ...(s.error ? { errorCode: s.error.code } : {}) };
+        out.push({ phase: phase.id, step, record, undo });
+      }
+    }
+  }
+  return out.reverse();
+}
+
+/**
+ * Runs the `undo` of every step of the deployment that can undo what it did, newest first, each recorded as a
+ * rollback action `undo <phase>.<step>`; throws (after recording) when one fails. Idempotent.
+ */
+export async function undoSteps(ctx: RunContext, signal: AbortSignal): Promise<void> {
+  for (const u of undoers(ctx)) {
+    await action(ctx, `undo ${u.phase}.${u.step.id}`, signal, u.step.timeoutMs, (rt) =>
+      u.undo.run(u.step, rt),
+    );
+  }
+}
+
+/**
+ * Whether a step of this deployment left something besides the release that a rollback must undo (e.g. applied
+ * migrations). The engine asks when a deployment fails before its release was switched.
+ */
+export async function undoPending(ctx: RunContext): Promise<boolean> {
+  for (const u of undoers(ctx)) {
+    const rt = rollbackRuntime(ctx, AbortSignal.timeout(u.step.timeoutMs), u.step.timeoutMs, () => undefined);
+    if (await u.undo.pending(u.step, rt, u.record)) return true;
+  }
+  return false;
 }
 
 /** Steps of this environment's phases matching `predicate`, in order. */
@@ -223,10 +278,19 @@ function allAttemptsMs(step: StepSpec): number {
   return total;
 }
 
-async function withRetries(step: StepSpec, rt: StepRuntime, signal: AbortSignal): Promise<string> {
+/**
+ * Runs a check with the step's retries; returns its summary. `rt` may be a function giving each attempt its own
+ * runtime (a fresh per-attempt timeout, as a fleet host's restore uses).
+ */
+export async function withRetries(
+  step: StepSpec,
+  rt: StepRuntime | ((timeoutMs: number) => StepRuntime),
+  signal: AbortSignal,
+): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await executorFor(step).execute(step, rt)).summary;
+      return (await executorFor(step).execute(step, typeof rt === 'function' ? rt(step.timeoutMs) : rt))
+        .summary;
     } catch (e) {
       if (signal.aborted || attempt > step.retry.count) throw e;
       if (!(e instanceof SlipwayError)) throw e;

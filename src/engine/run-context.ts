@@ -43,7 +43,7 @@ export function openRunContext(
   makeTarget: (env: EnvironmentSpec) => Target = (env) => createTarget(env.target),
 ): RunContext {
   // The process is the one recorded at creation, never the file as it is now: a resume must not change course.
-  const process = compileProcess(view.processSource, view.processFile);
+  const process = compileProcess(view.processSource, view.processFile, view.processIncludes);
   const environment = process.environments[view.environment];
   if (!environment) throw new Error(`environment ${view.environment} vanished from the recorded process`);
   const secrets = resolveSecrets(environment, process.baseDir);
@@ -95,9 +95,14 @@ export function artifactPathFor(
   return path.resolve(process.baseDir, text);
 }
 
-/** The template scope for a release on this deployment's target. */
-export function scopeFor(ctx: RunContext, release: string, releaseName: string): TemplateScope {
-  const layout = ctx.target.layout;
+/** The template scope for a release on this deployment's target (or on `target`, a fleet's host). */
+export function scopeFor(
+  ctx: RunContext,
+  release: string,
+  releaseName: string,
+  target: Target = ctx.target,
+): TemplateScope {
+  const layout = target.layout;
   return {
     app: ctx.process.app,
     env: ctx.environment.name,

@@ -178,6 +178,7 @@ export async function startDeployment(store: Store, options: StartOptions): Prom
       processSource: process.source,
       processSourceHash: process.sourceHash,
       processFile: process.file,
+      ...(process.includes.length > 0 ? { processIncludes: process.includes } : {}),
       plan,
       actor,
       varOverrides: options.varOverrides ?? {},

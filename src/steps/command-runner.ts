@@ -44,7 +44,7 @@ export async function runCommandSpec(
     timeoutMs: rt.timeoutMs,
     signal: rt.signal,
     onOutput: rt.output,
-    ...(rt.onSpawn ? { onSpawn: rt.onSpawn } : {}),
+    ...(rt.onSpawn ? { onSpawn: (pid: number) => rt.onSpawn?.(pid, spec.on === 'target') } : {}),
   });
   checkExit(result, display);
   return { result, display };

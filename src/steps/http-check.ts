@@ -81,8 +81,9 @@ function describeExpectation(expected: string): string {
   return expected.startsWith('/') ? `match ${expected}` : `contain "${expected}"`;
 }
 
-function describeFetchError(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+/** A readable cause: the network code fetch hides in `cause` ("connection refused"), else the message. */
+export function describeFetchError(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } } | null | undefined)?.cause;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused';
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return e instanceof Error ? e.message : String(e);

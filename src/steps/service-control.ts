@@ -32,7 +32,7 @@ export async function runServiceCommand(rt: StepRuntime, action: ServiceAction):
     timeoutMs: rt.timeoutMs,
     signal: rt.signal,
     onOutput: rt.output,
-    ...(rt.onSpawn ? { onSpawn: rt.onSpawn } : {}),
+    ...(rt.onSpawn ? { onSpawn: (pid: number) => rt.onSpawn?.(pid, true) } : {}),
   });
   checkExit(result, `service ${action}: ${rt.redact(commandDisplay(rendered))}`);
   return true;

@@ -1,5 +1,7 @@
 /** The contract between the engine and a step kind: what a step gets to work with and what it returns. */
 
+import type { MonitorBaseline } from '../core/analysis.js';
+import type { EventPayloads } from '../core/events.js';
 import type { Target } from '../core/ports.js';
 import type { EnvironmentSpec, Process, StepSpec } from '../core/process.js';
 import type { Redactor } from '../core/redact.js';
@@ -35,9 +37,24 @@ export interface StepRuntime {
    * or undefined when there is none: the baseline for benchmark and load gates.
    */
   baseline(): Promise<Readonly<Record<string, unknown>> | undefined>;
-  /** Called with the process group id of every command started on this machine (crash clean-up). */
-  readonly onSpawn?: (pid: number) => void;
+  /**
+   * Called with the process group id of every command started (crash clean-up); `onTarget` when the command
+   * runs through the target, whose machine may not be this one.
+   */
+  readonly onSpawn?: (pid: number, onTarget: boolean) => void;
+  /** Records a baseline or bake interval in the deployment's log as it happens (status and logs show it live). */
+  readonly recordAnalysis?: (record: AnalysisRecord) => Promise<void>;
+  /** The baseline a `baseline` step of this deployment measured, if one did. */
+  readonly measuredBaseline?: () => readonly MonitorBaseline[] | undefined;
 }
+
+/** An analysis event as a step reports it; the engine adds the step's phase and id. */
+export type AnalysisRecord = {
+  [T in 'analysis.baseline' | 'analysis.interval']: {
+    readonly type: T;
+    readonly payload: Omit<EventPayloads[T], 'phase' | 'step'>;
+  };
+}['analysis.baseline' | 'analysis.interval'];
 
 export interface StepOutcome {
   /** One line for status and history, e.g. "200 in 12ms" or "exit 0 in 1.2s". */
@@ -51,6 +68,25 @@ export interface StepOutcome {
 export interface StepExecutor<S extends StepSpec = StepSpec> {
   readonly kind: S['kind'];
   execute(step: S, runtime: StepRuntime): Promise<StepOutcome>;
+  /** Present on kinds that change something besides the release which a rollback must undo (migrate: the schema). */
+  readonly undo?: StepUndo<S>;
+}
+
+/** How a rollback undoes what a step of the rolled-back deployment did. Used by `src/engine/rollback.ts`. */
+export interface StepUndo<S extends StepSpec = StepSpec> {
+  /**
+   * Whether the deployment left something to undo. Asked when a deployment fails before its release was
+   * switched: then this alone makes a rollback necessary. `recorded` is the step as its events left it.
+   */
+  pending(step: S, runtime: StepRuntime, recorded: UndoRecord): Promise<boolean>;
+  /** Undoes it; idempotent (a resumed rollback calls it again). Returns one line for the rollback's events. */
+  run(step: S, runtime: StepRuntime): Promise<string>;
+}
+
+export interface UndoRecord {
+  readonly status: string;
+  /** The code of its last failure, if it failed. */
+  readonly errorCode?: string;
 }
 
 /** Facts the engine and rollback rely on. */

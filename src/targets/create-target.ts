@@ -3,10 +3,13 @@
 import type { Target } from '../core/ports.js';
 import type { TargetSpec } from '../core/process.js';
 import { createLocalTarget } from './local/local-target.js';
+import { createSshTarget } from './ssh/ssh-target.js';
 
 export function createTarget(spec: TargetSpec): Target {
   switch (spec.type) {
     case 'local':
       return createLocalTarget(spec.root);
+    case 'ssh':
+      return createSshTarget(spec);
   }
 }

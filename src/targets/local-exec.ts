@@ -273,7 +273,7 @@ async function startError(display: string, cwd: string | undefined, err: unknown
 }
 
 /** Keeps the last `max` bytes of the output, cut at a character boundary. */
-class OutputTail {
+export class OutputTail {
   private chunks: string[] = [];
   private sizes: number[] = [];
   private bytes = 0;

@@ -17,7 +17,7 @@ export async function cancelCommand(id: string, opts: GlobalOptions & { comment?
     if (events.length === 0)
       throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${deploymentId} in this store`);
     const pinned = viewDeployment(events);
-    const process = compileProcess(pinned.processSource, pinned.processFile);
+    const process = compileProcess(pinned.processSource, pinned.processFile, pinned.processIncludes);
     const actor = assertMayAct(
       process,
       currentActor(),

@@ -33,7 +33,7 @@ export async function rollbackCommand(
       if (!d) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment ${envOrId} in this store`);
       const pinned = viewDeployment(await store.readEvents(d.id));
       const { compileProcess } = await import('../../config/load-process.js');
-      process = compileProcess(pinned.processSource, pinned.processFile);
+      process = compileProcess(pinned.processSource, pinned.processFile, pinned.processIncludes);
       live = await liveDeploymentOn(store, process, d.environment);
       if (live.id !== d.id) {
         throw new SlipwayError(

@@ -16,7 +16,7 @@ export async function statusCommand(id: string | undefined, opts: GlobalOptions)
     }
     const { Engine } = await import('../../engine/engine.js');
     const view = await new Engine({ store }).view(deploymentId);
-    const { processSource: _source, ...shown } = view;
+    const { processSource: _source, processIncludes: _includes, ...shown } = view;
     const { hasLiveRunner } = await import('../../engine/lease-keeper.js');
     // Running or rolling back with nobody at the wheel: a killed or interrupted runner. Say how to go on.
     const orphaned =

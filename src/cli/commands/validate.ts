@@ -15,11 +15,29 @@ export async function validateCommand(file: string | undefined, opts: GlobalOpti
     environments: Object.keys(process.environments),
     phases: process.phases.map((p) => p.id),
     steps,
+    // Where each environment deploys: with an inventory, the hosts it lists (and which file).
+    hosts: Object.fromEntries(
+      Object.values(process.environments)
+        .filter((e) => e.fleet)
+        .map((e) => [
+          e.name,
+          {
+            names: e.fleet?.hosts.map((h) => h.name) ?? [],
+            ...(e.inventory ? { inventory: e.inventory } : {}),
+          },
+        ]),
+    ),
   };
   out.result(summary, () =>
-    out.c.green(
-      `✓ ${target} is valid: app ${process.app}, ${summary.environments.length} environments (${summary.environments.join(', ')}), ${process.phases.length} phases, ${steps} steps`,
-    ),
+    [
+      out.c.green(
+        `✓ ${target} is valid: app ${process.app}, ${summary.environments.length} environments (${summary.environments.join(', ')}), ${process.phases.length} phases, ${steps} steps`,
+      ),
+      ...Object.entries(summary.hosts).map(
+        ([env, h]) =>
+          `  ${env}: ${h.names.length} hosts (${h.names.join(', ')})${h.inventory ? ` from inventory ${h.inventory}` : ''}`,
+      ),
+    ].join('\n'),
   );
   return 0;
 }

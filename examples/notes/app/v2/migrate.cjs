@@ -6,23 +6,20 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** Append only: never edit or reorder a migration that has shipped. */
-const MIGRATIONS = [
-  {
-    version: 1,
-    name: 'create notes',
-    up: `CREATE TABLE notes (
-           id INTEGER PRIMARY KEY,
-           text TEXT NOT NULL,
-           created_at TEXT NOT NULL
-         )`,
-  },
-  {
-    version: 2,
-    name: 'add notes.author',
-    up: `ALTER TABLE notes ADD COLUMN author TEXT NOT NULL DEFAULT 'anonymous'`,
-  },
-];
+/**
+ * The release's migrations: the same `migrations/NNNN_name.up.sql` files Slipway's `migrate` step applies in a
+ * deployment, so there is one schema history. This script is for running the app by hand and for its tests.
+ */
+const MIGRATIONS = fs
+  .readdirSync(path.join(__dirname, 'migrations'))
+  .map((f) => /^(\d{4})_(\w+)\.up\.sql$/.exec(f))
+  .filter(Boolean)
+  .map(([file, version, name]) => ({
+    version: Number(version),
+    name: name.replace(/_/g, ' '),
+    up: fs.readFileSync(path.join(__dirname, 'migrations', file), 'utf8'),
+  }))
+  .sort((a, b) => a.version - b.version);
 const LATEST = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /** Applies the pending migrations to an open better-sqlite3 database; returns what it did. */
@@ -34,7 +31,7 @@ function migrate(db, log = console.log) {
     const next = MIGRATIONS.find((m) => m.version > version);
     if (!next) return null;
     db.exec(next.up);
-    db.pragma(`user_version = ${next.version}`);
+    db.pragma(`user_version = ${next.version}`); // also when the file forgot to
     return next;
   });
   const before = db.pragma('user_version', { simple: true });

@@ -58,6 +58,7 @@ function makeTarget(scope = {}, { config = true } = {}) {
   fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
   fs.mkdirSync(dataDir);
   for (const f of RELEASE_FILES) fs.copyFileSync(path.join(APP_DIR, f), path.join(dir, f));
+  fs.cpSync(path.join(APP_DIR, 'migrations'), path.join(dir, 'migrations'), { recursive: true });
   const full = { ...DEFAULT_SCOPE, ...scope, vars: { ...DEFAULT_SCOPE.vars, ...scope.vars } };
   if (config) {
     const rendered = renderTemplate(fs.readFileSync(TEMPLATE, 'utf8'), full);

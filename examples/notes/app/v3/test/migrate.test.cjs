@@ -19,7 +19,7 @@ test('migrates a new database, then finds it up to date', async (t) => {
   t.after(target.cleanup);
   const first = await migrate(target);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^applied 1: create notes\napplied 2: add notes.author$/m);
+  assert.match(first.stdout, /^applied 1: create notes\napplied 2: add author$/m);
   const second = await migrate(target);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.stdout.trim(), 'schema up to date (version 2)');
@@ -38,7 +38,7 @@ test('upgrades a v1 database and keeps its notes', async (t) => {
 
   const res = await migrate(target);
   assert.equal(res.code, 0, res.stderr);
-  assert.equal(res.stdout.trim(), 'applied 2: add notes.author');
+  assert.equal(res.stdout.trim(), 'applied 2: add author');
   const check = new Database(path.join(target.dataDir, 'notes.db'), { readonly: true });
   try {
     assert.deepEqual(check.prepare('SELECT id, text, author, created_at FROM notes').all(), [

@@ -1,0 +1,2 @@
+ALTER TABLE notes DROP COLUMN author;
+PRAGMA user_version = 1;

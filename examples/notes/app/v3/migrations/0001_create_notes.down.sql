@@ -1,0 +1,2 @@
+DROP TABLE notes;
+PRAGMA user_version = 0;
