@@ -16,12 +16,14 @@ import type { BenchSection, SectionResult } from './section.js';
 import { engineSection, historySection } from './sections/core.js';
 import { fleetSection } from './sections/fleet.js';
 import { zeroDowntimeSection } from './zero-downtime.js';
+import { zeroDowntimeDeploySection } from './zero-downtime-deploy.js';
 
 // Cheap sections first, so a quick look needs no patience; every section is one line here.
 const SECTIONS: readonly BenchSection[] = [
   engineSection,
   historySection,
   zeroDowntimeSection,
+  zeroDowntimeDeploySection,
   fleetSection,
   backupSection,
   detectionSection,
