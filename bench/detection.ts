@@ -15,10 +15,14 @@
 
 import path from 'node:path';
 import type { AnyStoredEvent } from '../src/core/events.js';
-import { startDeployment } from '../src/engine/start-deployment.js';
-import { DEV, processYaml, type Workspace, workspace } from '../test/engine-fixtures.js';
+import { processYaml, type Workspace, workspace } from '../test/engine-fixtures.js';
 import { type PrometheusServer, startPrometheus } from '../test/servers/prometheus.js';
-import { type Behaviour, type ReleaseService, startReleaseService } from '../test/servers/release-service.js';
+import {
+  type Behaviour,
+  type ReleaseService,
+  startReleaseService,
+  steadyTraffic,
+} from '../test/servers/release-service.js';
 import { median, round } from './bench-util.js';
 import type { BenchSection } from './section.js';
 
@@ -77,11 +81,7 @@ async function rig(
     ? await startPrometheus({ targets: [`127.0.0.1:${service.port}`], scrapeInterval: '250ms' })
     : undefined;
   // Users: a steady stream of requests, so rates have something to count.
-  const traffic = setInterval(() => {
-    fetch(`${service.url}/`)
-      .then((r) => r.text())
-      .catch(() => undefined);
-  }, 20);
+  const stopTraffic = steadyTraffic(service, 20);
   ws.yaml = `${processYaml(
     `
   - id: deploy
@@ -103,7 +103,7 @@ async function rig(
     ...(prometheus ? { prometheus } : {}),
     release: 0,
     async stop() {
-      clearInterval(traffic);
+      stopTraffic();
       await prometheus?.stop();
       await service.close();
       await ws.cleanup();
@@ -113,16 +113,8 @@ async function rig(
 
 async function deploy(r: Rig, behaviour: Behaviour): Promise<readonly AnyStoredEvent[]> {
   const release = `r${++r.release}`;
-  await r.ws.artifact(release, { 'behaviour.json': JSON.stringify(behaviour) });
-  const process = await r.ws.process(r.ws.yaml);
-  const { deployment } = await startDeployment(r.ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  await r.ws.engine.run(deployment.id);
-  return r.ws.store.readEvents(deployment.id);
+  const view = await r.ws.deploy(release, { 'behaviour.json': JSON.stringify(behaviour) });
+  return r.ws.store.readEvents(view.id);
 }
 
 function timing(events: readonly AnyStoredEvent[]) {

@@ -5,15 +5,19 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment } from '../src/engine/start-deployment.js';
-import { DEV, processYaml, type Workspace, workspace } from './engine-fixtures.js';
+import { processYaml, type Workspace, workspace } from './engine-fixtures.js';
 import { type PrometheusServer, startPrometheus } from './servers/prometheus.js';
-import { type Behaviour, type ReleaseService, startReleaseService } from './servers/release-service.js';
+import {
+  type Behaviour,
+  type ReleaseService,
+  startReleaseService,
+  steadyTraffic,
+} from './servers/release-service.js';
 
 let ws: Workspace;
 let service: ReleaseService;
 let prometheus: PrometheusServer;
-let traffic: NodeJS.Timeout | undefined;
+let stopTraffic: (() => void) | undefined;
 
 const MEAN_LATENCY =
   'sum(rate(http_request_duration_seconds_sum[3s])) / sum(rate(http_request_duration_seconds_count[3s]))';
@@ -23,11 +27,7 @@ beforeAll(async () => {
   service = await startReleaseService(path.join(ws.dir, 'target'));
   prometheus = await startPrometheus({ targets: [`127.0.0.1:${service.port}`], scrapeInterval: '1s' });
   // Users: a steady trickle of requests, so the rate has something to measure.
-  traffic = setInterval(() => {
-    fetch(`${service.url}/`)
-      .then((r) => r.text())
-      .catch(() => undefined);
-  }, 40);
+  stopTraffic = steadyTraffic(service, 40);
   ws.yaml = `${processYaml(
     `
   - id: deploy
@@ -56,23 +56,15 @@ service:
 }, 60_000);
 
 afterAll(async () => {
-  if (traffic) clearInterval(traffic);
+  stopTraffic?.();
   await prometheus?.stop();
   await service?.close();
   await ws?.cleanup();
 });
 
 async function deploy(release: string, behaviour: Behaviour) {
-  await ws.artifact(release, { 'behaviour.json': JSON.stringify(behaviour) });
-  const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  const view = await ws.engine.run(deployment.id);
-  return { view, events: await ws.store.readEvents(deployment.id) };
+  const view = await ws.deploy(release, { 'behaviour.json': JSON.stringify(behaviour) });
+  return { view, events: await ws.store.readEvents(view.id) };
 }
 
 describe('bake against a real Prometheus', () => {

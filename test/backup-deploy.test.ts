@@ -8,8 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BackupStore } from '../src/backup/backup-store.js';
 import { compileProcess } from '../src/config/load-process.js';
 import { ConfigError } from '../src/core/errors.js';
-import { startDeployment } from '../src/engine/start-deployment.js';
-import { DEV, processYaml, type Workspace, workspace } from './engine-fixtures.js';
+import { processYaml, type Workspace, workspace } from './engine-fixtures.js';
 
 let ws: Workspace;
 
@@ -48,16 +47,8 @@ async function setUp(phases: string): Promise<void> {
   await writeFile(path.join(ws.dir, 'config', 'app.env'), 'PORT=1\n');
 }
 
-async function deploy(release: string) {
-  await ws.artifact(release, { VERSION: release });
-  const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  return ws.engine.run(deployment.id);
+function deploy(release: string) {
+  return ws.deploy(release, { VERSION: release });
 }
 
 function store(): BackupStore {

@@ -12,9 +12,7 @@ import { createBackup } from '../src/backup/create-backup.js';
 import { restoreBackupSet } from '../src/backup/restore.js';
 import { targetLookup } from '../src/backup/targets.js';
 import { verifyBackupSet } from '../src/backup/verify-set.js';
-import { SlipwayError } from '../src/core/errors.js';
-import { startDeployment } from '../src/engine/start-deployment.js';
-import { DEV, processYaml, workspace } from './engine-fixtures.js';
+import { errorOf, processYaml, workspace } from './engine-fixtures.js';
 import { type PostgresServer, startPostgres } from './servers/postgres.js';
 
 const PgClient = pgLib.Client;
@@ -47,16 +45,6 @@ async function databases(like: string): Promise<string[]> {
     like,
   ]);
   return rows.map((r) => r.datname).sort();
-}
-
-async function corruptionOf(fn: () => Promise<unknown>): Promise<SlipwayError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof SlipwayError) return e;
-    throw e;
-  }
-  throw new Error('expected a SlipwayError');
 }
 
 /** The app database as a process file configures it: the only place verify and restore may go. */
@@ -146,7 +134,7 @@ describe('postgres backup', () => {
     const fh = await open(file, 'r+');
     await fh.write(Buffer.from('garbage!'), 0, 8, 4000);
     await fh.close();
-    const flipped = await corruptionOf(() =>
+    const flipped = await errorOf(() =>
       verifyBackupSet({ store, set, by: 'ci', targets: configured(), signal: signal() }),
     );
     expect(flipped.code).toBe('SLW_BACKUP_CORRUPT');
@@ -160,7 +148,7 @@ describe('postgres backup', () => {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
     manifest.items[0].sha256 = h.sha256;
     await writeFile(manifestFile, JSON.stringify(manifest));
-    const unrestorable = await corruptionOf(async () =>
+    const unrestorable = await errorOf(async () =>
       verifyBackupSet({
         store,
         set: (await store.read(set.id))!,
@@ -216,12 +204,12 @@ describe('postgres backup', () => {
     manifest.items[0].source = appUrl.replace(/\/app$/, '/victim');
     await writeFile(manifestFile, JSON.stringify(manifest));
     const edited = (await store.read(set.id))!;
-    const restore = await corruptionOf(() =>
+    const restore = await errorOf(() =>
       restoreBackupSet({ store, set: edited, by: 'mallory', targets: configured(), signal: signal() }),
     );
     expect(restore.code).toBe('SLW_RESTORE_FAILED');
     expect(restore.message).toContain('/victim, which no backup step of this environment backs up');
-    const verify = await corruptionOf(() =>
+    const verify = await errorOf(() =>
       verifyBackupSet({ store, set: edited, by: 'mallory', targets: configured(), signal: signal() }),
     );
     expect(verify.code).toBe('SLW_BACKUP_FAILED');
@@ -324,7 +312,7 @@ describe('hostile connection values', () => {
       'x host=evil.example',
     ]) {
       const url = `postgresql://slipway@127.0.0.1:${pg.port}/${encodeURIComponent(name)}`;
-      const error = await corruptionOf(() =>
+      const error = await errorOf(() =>
         createBackup({
           store,
           app: 'app',
@@ -337,7 +325,7 @@ describe('hostile connection values', () => {
       expect(error.code).toBe('SLW_BACKUP_FAILED');
       expect(error.message).toContain(`database "${name}" does not exist`);
     }
-    const hostilePassword = await corruptionOf(() =>
+    const hostilePassword = await errorOf(() =>
       createBackup({
         store,
         app: 'app',
@@ -378,16 +366,8 @@ describe('postgres backup as deployment steps', () => {
     secrets:
       DB_PASSWORD: { env: SLIPWAY_TEST_DB_PASSWORD }`,
       );
-      await ws.artifact('v1', { VERSION: 'v1' });
-      const proc = await ws.process(ws.yaml);
-      const { deployment } = await startDeployment(ws.store, {
-        process: proc,
-        environment: 'prod',
-        release: 'v1',
-        actor: DEV,
-      });
-      const view = await ws.engine.run(deployment.id);
-      const events = await ws.store.readEvents(deployment.id);
+      const view = await ws.deploy('v1', { VERSION: 'v1' });
+      const events = await ws.store.readEvents(view.id);
       expect(view.state, JSON.stringify(events.filter((e) => e.type === 'step.failed'))).toBe('succeeded');
       expect(JSON.stringify(events)).not.toContain(pg.password);
       const verify = events.find((e) => e.type === 'step.succeeded' && e.payload.step === 'verify');
@@ -400,7 +380,7 @@ describe('postgres backup as deployment steps', () => {
       );
       const [set] = await store.list();
       expect(set?.manifest.items[0]?.passwordSecret).toBe('DB_PASSWORD');
-      expect(set?.verified?.by).toBe(`deployment ${deployment.id} step verify`);
+      expect(set?.verified?.by).toBe(`deployment ${view.id} step verify`);
     } finally {
       delete process.env.SLIPWAY_TEST_DB_PASSWORD;
       await ws.cleanup();

@@ -13,7 +13,7 @@ import { type BackupSource, createBackup } from '../src/backup/create-backup.js'
 import { restoreBackupSet, restoreNewestVerifiedBackup } from '../src/backup/restore.js';
 import { targetLookup } from '../src/backup/targets.js';
 import { verifyBackupSet } from '../src/backup/verify-set.js';
-import { SlipwayError } from '../src/core/errors.js';
+import { errorOf } from './engine-fixtures.js';
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
 const signal = () => new AbortController().signal;
@@ -56,16 +56,6 @@ function storeAt(root: string, keep = 10): BackupStore {
 
 async function backUp(store: BackupStore, items: BackupSource[] = [{ kind: 'sqlite', path: dbFile }]) {
   return createBackup({ store, app: 'notes', deploymentId: 7, release: 'v1', items, signal: signal() });
-}
-
-async function corruptionOf(fn: () => Promise<unknown>): Promise<SlipwayError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof SlipwayError) return e;
-    throw e;
-  }
-  throw new Error('expected a SlipwayError');
 }
 
 beforeAll(async () => {
@@ -140,7 +130,7 @@ describe('backup set', () => {
     await handle.write(buf, 0, 16, 8192);
     await handle.close();
 
-    const error = await corruptionOf(async () =>
+    const error = await errorOf(async () =>
       verifyBackupSet({ store, set: (await store.read(set.id))!, by: 'bob', signal: signal() }),
     );
     expect(error.code).toBe('SLW_BACKUP_CORRUPT');
@@ -160,7 +150,7 @@ describe('backup set', () => {
     const file = path.join(set.dir, 'files-app.tar.gz');
     const size = (await stat(file)).size;
     await truncate(file, Math.floor(size / 2));
-    const error = await corruptionOf(() => verifyBackupSet({ store, set, by: 'bob', signal: signal() }));
+    const error = await errorOf(() => verifyBackupSet({ store, set, by: 'bob', signal: signal() }));
     expect(error.code).toBe('SLW_BACKUP_CORRUPT');
     expect(error.message).toContain('files-app');
     expect(error.message).toContain(`truncated: ${Math.floor(size / 2)} of ${size} bytes`);
@@ -174,7 +164,7 @@ describe('backup set', () => {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
     manifest.items[0].tables.notes = 501;
     await writeFile(manifestFile, JSON.stringify(manifest));
-    const error = await corruptionOf(async () =>
+    const error = await errorOf(async () =>
       verifyBackupSet({ store, set: (await store.read(set.id))!, by: 'bob', signal: signal() }),
     );
     expect(error.code).toBe('SLW_BACKUP_CORRUPT');
@@ -193,7 +183,7 @@ describe('backup set', () => {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
     manifest.items[0].sha256 = (await hashFile(file, signal())).sha256;
     await writeFile(manifestFile, JSON.stringify(manifest));
-    const error = await corruptionOf(async () =>
+    const error = await errorOf(async () =>
       verifyBackupSet({ store, set: (await store.read(set.id))!, by: 'bob', signal: signal() }),
     );
     expect(error.code).toBe('SLW_BACKUP_CORRUPT');
@@ -280,12 +270,12 @@ describe('items that are not there', () => {
     expect(set.manifest.skipped).toEqual([
       { kind: 'sqlite', source: missing, reason: 'does not exist (optional)' },
     ]);
-    const error = await corruptionOf(() => backUp(store, [{ kind: 'sqlite', path: missing }]));
+    const error = await errorOf(() => backUp(store, [{ kind: 'sqlite', path: missing }]));
     expect(error.code).toBe('SLW_BACKUP_FAILED');
     expect(error.message).toBe(`sqlite-not-yet: no SQLite database at ${missing}`);
     // A path is data: no shell ever sees it.
     const marker = path.join(dir, 'pwned');
-    const hostile = await corruptionOf(() => backUp(store, [{ kind: 'files', path: `$(touch ${marker})` }]));
+    const hostile = await errorOf(() => backUp(store, [{ kind: 'files', path: `$(touch ${marker})` }]));
     expect(hostile.code).toBe('SLW_BACKUP_FAILED');
     expect(existsSync(marker)).toBe(false);
     expect((await store.list()).map((s) => s.id)).toEqual([set.id]);
@@ -341,7 +331,7 @@ describe('restore', () => {
     expect(result.set).toBe(good.id);
     expect(count(file)).toBe(50);
 
-    const none = await corruptionOf(() =>
+    const none = await errorOf(() =>
       restoreNewestVerifiedBackup({
         store: spec,
         environment: 'production',
@@ -360,7 +350,7 @@ describe('restore', () => {
     const { set } = await backUp(store, [{ kind: 'sqlite', path: file }]);
     await truncate(path.join(set.dir, 'sqlite-keep-me.sqlite'), 4096);
     makeDb(file, 2);
-    const error = await corruptionOf(() =>
+    const error = await errorOf(() =>
       restoreBackupSet({ store, set, by: 'alice', targets: sqliteAt(file), signal: signal() }),
     );
     expect(error.code).toBe('SLW_BACKUP_CORRUPT');
@@ -382,7 +372,7 @@ describe('restore', () => {
     manifest.items[0].source = elsewhere;
     await writeFile(manifestFile, JSON.stringify(manifest));
     const edited = (await store.read(set.id))!;
-    const error = await corruptionOf(() =>
+    const error = await errorOf(() =>
       restoreBackupSet({ store, set: edited, by: 'mallory', targets: sqliteAt(file), signal: signal() }),
     );
     expect(error.code).toBe('SLW_RESTORE_FAILED');
@@ -429,7 +419,7 @@ describe('restore', () => {
     app.exec('BEGIN');
     app.prepare('SELECT count(*) FROM notes').get(); // the running app, mid-read
     try {
-      const error = await corruptionOf(() =>
+      const error = await errorOf(() =>
         restoreBackupSet({ store, set, by: 'alice', targets: sqliteAt(file), signal: signal() }),
       );
       expect(error.code).toBe('SLW_RESTORE_FAILED');
@@ -448,7 +438,7 @@ describe('restore', () => {
     const to = path.join(dir, 'restored-files');
     await restoreBackupSet({ store, set, by: 'alice', filesTo: to, signal: signal() });
     expect(await readFile(path.join(to, 'app', 'config', 'app.env'), 'utf8')).toBe('PORT=8080\n');
-    const error = await corruptionOf(() =>
+    const error = await errorOf(() =>
       restoreBackupSet({ store, set, by: 'alice', filesTo: to, signal: signal() }),
     );
     expect(error.code).toBe('SLW_RESTORE_FAILED');
@@ -472,7 +462,7 @@ describe('restore', () => {
     Object.assign(manifest.items[0], { sha256: h.sha256, sizeBytes: h.sizeBytes });
     await writeFile(manifestFile, JSON.stringify(manifest));
     const to = path.join(work, 'restored', 'here');
-    const error = await corruptionOf(async () =>
+    const error = await errorOf(async () =>
       restoreBackupSet({
         store,
         set: (await store.read(set.id))!,

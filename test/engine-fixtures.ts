@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { compileProcess } from '../src/config/load-process.js';
+import type { DeploymentView } from '../src/core/deployment-view.js';
+import { SlipwayError } from '../src/core/errors.js';
 import type { Actor } from '../src/core/events.js';
 import type { Store } from '../src/core/ports.js';
 import type { Process } from '../src/core/process.js';
 import { Engine, type EngineOptions } from '../src/engine/engine.js';
+import { startDeployment } from '../src/engine/start-deployment.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { sha256File } from '../src/targets/safe-archive.js';
 
@@ -26,6 +29,8 @@ export interface Workspace {
   process(yaml: string): Promise<Process>;
   /** Builds artifacts/app-<release>.tar.gz holding these files. */
   artifact(release: string, files: Record<string, string>): Promise<string>;
+  /** Builds the release's artifact from `files`, starts its deployment to prod as DEV with `yaml`, and runs it. */
+  deploy(release: string, files: Record<string, string>, signal?: AbortSignal): Promise<DeploymentView>;
   cleanup(): Promise<void>;
 }
 
@@ -33,7 +38,7 @@ export async function workspace(engineOptions: Partial<EngineOptions> = {}): Pro
   const dir = await mkdtemp(path.join(tmpdir(), 'slipway-engine-'));
   const store = await openSqliteStore(path.join(dir, '.slipway', 'slipway.db'));
   const engine = new Engine({ store, ...engineOptions });
-  return {
+  const ws: Workspace = {
     dir,
     store,
     engine,
@@ -54,11 +59,23 @@ export async function workspace(engineOptions: Partial<EngineOptions> = {}): Pro
       await tar.create({ gzip: true, file: out, cwd: src, portable: true }, ['.']);
       return sha256File(out);
     },
+    async deploy(release, files, signal) {
+      await ws.artifact(release, files);
+      const process = await ws.process(ws.yaml);
+      const { deployment } = await startDeployment(store, {
+        process,
+        environment: 'prod',
+        release,
+        actor: DEV,
+      });
+      return engine.run(deployment.id, signal);
+    },
     async cleanup() {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return ws;
 }
 
 /** A process with one environment and the given phases (YAML text, indented under `phases:`). */
@@ -80,4 +97,15 @@ ${extra}
 phases:
 ${phases}
 `;
+}
+
+/** The SlipwayError that `work` (a promise, or a function returning one) rejects with; anything else fails the test. */
+export async function errorOf(work: Promise<unknown> | (() => Promise<unknown>)): Promise<SlipwayError> {
+  try {
+    await (typeof work === 'function' ? work() : work);
+  } catch (e) {
+    if (e instanceof SlipwayError) return e;
+    throw e;
+  }
+  throw new Error('expected a SlipwayError');
 }

@@ -4,13 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SlipwayError } from '../src/core/errors.js';
 import type { AnyStoredEvent } from '../src/core/events.js';
 import { Engine } from '../src/engine/engine.js';
 import { decide } from '../src/engine/gates.js';
 import { startManualRollback } from '../src/engine/rollback.js';
 import { liveDeployment, liveDeploymentOn, startDeployment } from '../src/engine/start-deployment.js';
-import { DANA, DEV, processYaml, QUINN, type Workspace, workspace } from './engine-fixtures.js';
+import { DANA, DEV, errorOf, processYaml, QUINN, type Workspace, workspace } from './engine-fixtures.js';
 
 let ws: Workspace;
 afterEach(async () => {
@@ -34,26 +33,8 @@ const DEPLOY_PHASE = `
         run: [sh, -c, 'grep -qv broken "$SLIPWAY_SHARED/running"']
 `;
 
-async function errorOf(p: Promise<unknown>): Promise<SlipwayError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SlipwayError) return e;
-    throw e;
-  }
-  throw new Error('expected a SlipwayError');
-}
-
-async function deploy(release: string, files: Record<string, string> = { VERSION: release }) {
-  await ws.artifact(release, files);
-  const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  return ws.engine.run(deployment.id);
+function deploy(release: string, files: Record<string, string> = { VERSION: release }) {
+  return ws.deploy(release, files);
 }
 
 async function setup(yaml: string) {

@@ -127,17 +127,7 @@ async function setup(opts: {
     roots,
     events,
     root: (host) => path.join(ws.dir, 'hosts', host),
-    async deploy(release, signal, extra) {
-      await ws.artifact(release, { ...appFiles(release), ...extra });
-      const process = await ws.process(ws.yaml);
-      const { deployment } = await startDeployment(ws.store, {
-        process,
-        environment: 'prod',
-        release,
-        actor: DEV,
-      });
-      return ws.engine.run(deployment.id, signal);
-    },
+    deploy: (release, signal, extra) => ws.deploy(release, { ...appFiles(release), ...extra }, signal),
   };
   fleet = f;
   return f;

@@ -1,13 +1,12 @@
 /** Governance gates in the engine: approval rules and expiry, separation of duties, automatic checklist items, windows, freezes, emergencies. */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { SlipwayError } from '../src/core/errors.js';
 import type { Actor } from '../src/core/events.js';
 import type { WindowStatus } from '../src/core/window-status.js';
 import { Engine } from '../src/engine/engine.js';
 import { decide } from '../src/engine/gates.js';
 import { startDeployment } from '../src/engine/start-deployment.js';
-import { DANA, DEV, QUINN, type Workspace, workspace } from './engine-fixtures.js';
+import { DANA, DEV, errorOf, QUINN, type Workspace, workspace } from './engine-fixtures.js';
 
 const PAT: Actor = { user: 'pat', via: 'env' };
 const SAM: Actor = { user: 'sam', via: 'env' };
@@ -53,16 +52,6 @@ async function start(
     ...(options.emergency ? { emergency: { reason: options.emergency } } : {}),
   });
   return { id: deployment.id, engine: options.engine ? options.engine(ws.store) : ws.engine };
-}
-
-async function errorOf(p: Promise<unknown>): Promise<SlipwayError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SlipwayError) return e;
-    throw e;
-  }
-  throw new Error('expected a SlipwayError');
 }
 
 const SHIP = `  - id: ship

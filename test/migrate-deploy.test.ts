@@ -7,8 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentView } from '../src/core/deployment-view.js';
 import { startManualRollback } from '../src/engine/rollback.js';
-import { liveDeploymentOn, startDeployment } from '../src/engine/start-deployment.js';
-import { DANA, DEV, processYaml, type Workspace, workspace } from './engine-fixtures.js';
+import { liveDeploymentOn } from '../src/engine/start-deployment.js';
+import { DANA, processYaml, type Workspace, workspace } from './engine-fixtures.js';
 import { type PostgresServer, startPostgres } from './servers/postgres.js';
 
 let ws: Workspace;
@@ -67,16 +67,8 @@ const BROKEN_TAGS = {
   'migrations/0003_tags.down.sql': 'DROP TABLE tags;',
 };
 
-async function deploy(release: string, files: Record<string, string>): Promise<DeploymentView> {
-  await ws.artifact(release, { VERSION: release, ...files });
-  const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  return ws.engine.run(deployment.id);
+function deploy(release: string, files: Record<string, string>): Promise<DeploymentView> {
+  return ws.deploy(release, { VERSION: release, ...files });
 }
 
 function sqlite<T>(body: (db: Database.Database) => T): T {

@@ -6,12 +6,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlipwayError } from '../src/core/errors.js';
 import { measureChecks } from '../src/integrity/integrity-query.js';
 import type { DatabaseTarget } from '../src/migrations/database.js';
 import { type Migration, parseMigrations } from '../src/migrations/migration-files.js';
 import { openDriver, readHistory, runMigrations, undoMigrations } from '../src/migrations/migrator.js';
 import { migrationLockKey } from '../src/migrations/postgres-driver.js';
+import { errorOf } from './engine-fixtures.js';
 import { type PostgresServer, startPostgres } from './servers/postgres.js';
 import { waitFor } from './wait-for.js';
 
@@ -111,16 +111,6 @@ async function connectAsTestRole(db: Db): Promise<pg.Client> {
   return client;
 }
 
-async function failure(p: Promise<unknown>): Promise<SlipwayError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SlipwayError) return e;
-    throw e;
-  }
-  throw new Error('expected a SlipwayError');
-}
-
 const V1 = {
   '0001_create_notes.up.sql': 'CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);',
   '0001_create_notes.down.sql': 'DROP TABLE notes;',
@@ -158,7 +148,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
         'CREATE TABLE tags (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);',
       '0003_tags.down.sql': 'DROP TABLE tags;',
     });
-    const error = await failure(migrate(db, files, 3));
+    const error = await errorOf(migrate(db, files, 3));
     expect(error.code).toBe('SLW_MIGRATION_FAILED');
     expect(error.message).toContain('migrations/0003_tags.up.sql failed');
     expect(error.message).toMatch(/no_such_table/);
@@ -181,7 +171,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
       '0002_add_author.up.sql': "ALTER TABLE notes ADD COLUMN author TEXT NOT NULL DEFAULT 'nobody';",
       '0003_tags.up.sql': 'CREATE TABLE tags (id INTEGER PRIMARY KEY);',
     });
-    const error = await failure(migrate(db, edited, 2));
+    const error = await errorOf(migrate(db, edited, 2));
     expect(error.code).toBe('SLW_MIGRATION_CHANGED');
     expect(error.message).toContain('migrations/0002_add_author.up.sql was changed after it was applied');
     expect(error.message).toContain(edited[1]?.checksum);
@@ -194,7 +184,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
   it('refuses a pending migration older than an applied one', async () => {
     const db = await KINDS[kind]();
     await migrate(db, migrations({ '0002_b.up.sql': 'CREATE TABLE b (x INTEGER);' }), 1);
-    const error = await failure(
+    const error = await errorOf(
       migrate(
         db,
         migrations({
@@ -311,7 +301,7 @@ describe('migration locks', () => {
       await holder.query('SELECT pg_advisory_lock($1::bigint)', [migrationLockKey('notes')]);
       const driver = await openDriver(db.target, 'notes', signal);
       const started = Date.now();
-      const error = await failure(
+      const error = await errorOf(
         runMigrations(driver, migrations({ '0001_a.up.sql': 'CREATE TABLE a (x INTEGER);' }), {
           ...quiet,
           deploymentId: 1,
@@ -375,7 +365,7 @@ describe('migration locks', () => {
     other.exec('BEGIN IMMEDIATE');
     try {
       const driver = await openDriver(db.target, 'notes', signal);
-      const error = await failure(
+      const error = await errorOf(
         runMigrations(driver, migrations({ '0001_a.up.sql': 'CREATE TABLE a (x INTEGER);' }), {
           ...quiet,
           deploymentId: 1,
@@ -393,7 +383,7 @@ describe('migration locks', () => {
 
 describe('connecting', () => {
   it('a wrong password is a clear error that never shows the password', async () => {
-    const error = await failure(
+    const error = await errorOf(
       openDriver(
         {
           kind: 'postgres',
@@ -423,7 +413,7 @@ describe('connecting', () => {
 
   it('a SQLite path whose folder does not exist is refused without creating anything', async () => {
     const file = path.join(scratch, 'nope', 'app.db');
-    const error = await failure(openDriver({ kind: 'sqlite', file }, 'notes', signal));
+    const error = await errorOf(openDriver({ kind: 'sqlite', file }, 'notes', signal));
     expect(error.code).toBe('SLW_DATABASE_UNREACHABLE');
     expect(error.message).toContain(`no folder ${path.dirname(file)}`);
   });

@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportCommand } from '../src/cli/commands/report.js';
 import { makeRedactor } from '../src/core/redact.js';
 import { decide } from '../src/engine/gates.js';
-import { startDeployment } from '../src/engine/start-deployment.js';
 import { renderHtml } from '../src/report/render-html.js';
 import { renderMarkdown } from '../src/report/render-markdown.js';
 import { buildReport } from '../src/report/report-data.js';
-import { DANA, DEV, processYaml, type Workspace, workspace } from './engine-fixtures.js';
+import { DANA, processYaml, type Workspace, workspace } from './engine-fixtures.js';
 import { type Behaviour, type ReleaseService, startReleaseService } from './servers/release-service.js';
 
 const SECRET = 'sup3r-s3cret-t0ken-value';
@@ -24,15 +23,7 @@ let service: ReleaseService;
 const ids: Record<string, number> = {};
 
 async function deploy(release: string, behaviour: Behaviour, extra: Record<string, string> = {}) {
-  await ws.artifact(release, { 'behaviour.json': JSON.stringify(behaviour), ...extra });
-  const process = await ws.process(ws.yaml);
-  const { deployment } = await startDeployment(ws.store, {
-    process,
-    environment: 'prod',
-    release,
-    actor: DEV,
-  });
-  let view = await ws.engine.run(deployment.id);
+  let view = await ws.deploy(release, { 'behaviour.json': JSON.stringify(behaviour), ...extra });
   if (view.state === 'waiting') {
     // The approver's comment is free text: it may hold markup and, carelessly, a secret.
     await decide(ws.store, view.id, 'approve', { actor: DANA, comment: `go ${HOSTILE} token=${SECRET}` });

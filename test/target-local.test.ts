@@ -1,7 +1,6 @@
 /** LocalTarget: the Target contract in temporary folders, plus what only a local folder can show (crashes, modes). */
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   lstat,
   lutimes,
@@ -18,34 +17,14 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { create as createTar } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalTarget, type LocalTarget, RELEASE_MARKER } from '../src/targets/local/local-target.js';
 import { execLocal } from '../src/targets/local-exec.js';
 import { inspectArchive } from '../src/targets/safe-archive.js';
 import { describeTargetContract } from './target-contract.js';
-import { type TarEntry, writeTarball } from './target-tarball.js';
+import { buildArtifact, type TarEntry, writeTarball } from './target-tarball.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** A real tarball made by node-tar from real files, the way a build would make one. */
-async function buildArtifact(
-  dir: string,
-  files: Record<string, string>,
-): Promise<{ path: string; sha256: string }> {
-  const staging = await mkdtemp(path.join(dir, 'staging-'));
-  for (const [rel, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-    await writeFile(path.join(staging, rel), content);
-  }
-  const file = `${staging}.tar.gz`;
-  await createTar({ gzip: true, file, cwd: staging, portable: true }, ['.']);
-  await rm(staging, { recursive: true });
-  const sha256 = createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-  return { path: file, sha256 };
-}
 
 describeTargetContract('local', async () => {
   const base = await mkdtemp(path.join(tmpdir(), 'slipway-local-'));

@@ -1,12 +1,11 @@
 /** SshTarget against real OpenSSH sshd hosts on loopback: the Target contract, plus what only SSH can show. */
 
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { create as createTar } from 'tar';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SshTargetSpec } from '../src/core/process.js';
 import { createTarget } from '../src/targets/create-target.js';
@@ -14,7 +13,7 @@ import { INSTALL, ScriptExit } from '../src/targets/ssh/ssh-scripts.js';
 import { createSshTarget, type SshTarget } from '../src/targets/ssh/ssh-target.js';
 import { type SshdFleet, type SshdHost, startSshd } from './servers/sshd.js';
 import { describeTargetContract } from './target-contract.js';
-import { writeTarball } from './target-tarball.js';
+import { buildArtifact, writeTarball } from './target-tarball.js';
 import { waitFor } from './wait-for.js';
 
 let fleet: SshdFleet;
@@ -34,24 +33,6 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-/** A real tarball made by node-tar from real files, the way a build would make one. */
-async function buildArtifact(
-  files: Record<string, string | Buffer>,
-): Promise<{ path: string; sha256: string }> {
-  const staging = await mkdtemp(path.join(base, 'staging-'));
-  for (const [rel, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-    await writeFile(path.join(staging, rel), content);
-  }
-  const file = `${staging}.tar.gz`;
-  await createTar({ gzip: true, file, cwd: staging, portable: true }, ['.']);
-  await rm(staging, { recursive: true });
-  const sha256 = createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-  return { path: file, sha256 };
-}
-
 /** A fresh, empty root folder on the (loopback) host. */
 async function freshRoot(name = 'root'): Promise<string> {
   return await mkdtemp(path.join(general.root, `${name}-`));
@@ -62,7 +43,7 @@ describeTargetContract('ssh', async () => {
   return {
     target: createSshTarget(general.spec({ root })),
     cleanup: () => rm(root, { recursive: true, force: true }),
-    artifact: (files) => buildArtifact(files),
+    artifact: (files) => buildArtifact(base, files),
   };
 });
 
@@ -98,7 +79,7 @@ describe('SshTarget specifics', () => {
     const sessionsBefore = await sessions();
     target = createSshTarget(general.spec({ root }));
     for (let i = 0; i < 10; i++) await sh('true');
-    const art = await buildArtifact({ VERSION: '1\n' });
+    const art = await buildArtifact(base, { VERSION: '1\n' });
     await target.installRelease(art.path, art.sha256, 'r1');
     await target.switchCurrent('r1');
     await target.writeReleaseFile('r1', 'config/app.env', 'A=1\n');
@@ -157,7 +138,7 @@ describe('SshTarget specifics', () => {
       });
     }
     // Release files with hostile names and contents.
-    const art = await buildArtifact({ VERSION: '1\n' });
+    const art = await buildArtifact(base, { VERSION: '1\n' });
     await target.installRelease(art.path, art.sha256, 'r1');
     await target.writeReleaseFile('r1', `c'fg $(touch pwned)/a;b`, "x'$(touch pwned)\n");
     expect(await sh(`cat "releases/r1/c'fg \\$(touch pwned)/a;b"`)).toBe("x'$(touch pwned)\n");
@@ -215,7 +196,7 @@ describe('SshTarget specifics', () => {
       });
       expect((await log()).split("Starting session: subsystem 'sftp'").length).toBe(sftpBefore);
       // A good one does go through SFTP (so the probe above can see an upload).
-      const art = await buildArtifact({ VERSION: '1\n' });
+      const art = await buildArtifact(base, { VERSION: '1\n' });
       await probe.installRelease(art.path, art.sha256, 'r1');
       expect((await log()).split("Starting session: subsystem 'sftp'").length).toBe(sftpBefore + 1);
     } finally {
@@ -224,7 +205,7 @@ describe('SshTarget specifics', () => {
   });
 
   it('verifies the checksum on the host before unpacking: other bytes there are not unpacked', async () => {
-    const art = await buildArtifact({ VERSION: '1\n' });
+    const art = await buildArtifact(base, { VERSION: '1\n' });
     await target.installRelease(art.path, art.sha256, 'r1');
     const marker = JSON.parse(await sh('cat releases/r1/.slipway-release'));
     expect(marker).toMatchObject({ name: 'r1', sha256: art.sha256, entries: 2 });
@@ -256,7 +237,7 @@ describe('SshTarget specifics', () => {
   });
 
   it('stops an install when aborted mid-upload, leaving nothing behind, and installs again after', async () => {
-    const art = await buildArtifact({ VERSION: '1\n', blob: randomBytes(24 * 1024 * 1024) });
+    const art = await buildArtifact(base, { VERSION: '1\n', blob: randomBytes(24 * 1024 * 1024) });
     const ac = new AbortController();
     const releases = path.join(root, 'releases');
     const installing = target.installRelease(art.path, art.sha256, 'r1', ac.signal).catch((e: unknown) => e);
@@ -287,18 +268,18 @@ describe('SshTarget specifics', () => {
     const disk = createSshTarget(general.spec({ root: small }));
     try {
       await disk.prepare();
-      const ok = await buildArtifact({ VERSION: '1\n' });
+      const ok = await buildArtifact(base, { VERSION: '1\n' });
       await disk.installRelease(ok.path, ok.sha256, 'r1');
       await disk.switchCurrent('r1');
       // 1. The upload itself does not fit (random bytes do not compress).
-      const big = await buildArtifact({ VERSION: '2\n', blob: randomBytes(3 * 1024 * 1024) });
+      const big = await buildArtifact(base, { VERSION: '2\n', blob: randomBytes(3 * 1024 * 1024) });
       const e1 = await disk.installRelease(big.path, big.sha256, 'r2').catch((e: unknown) => e);
       expect(e1).toMatchObject({ code: 'SLW_TARGET_FAILED' });
       expect((e1 as Error).message).toContain('the disk is full');
       expect((e1 as Error).message).toContain(`@127.0.0.1:${general.port}`);
       // 2. The upload fits, unpacking does not (4 MiB of random a/b compress to ~0.6 MiB).
       const ab = Buffer.from(randomBytes(4 * 1024 * 1024).map((b) => 97 + (b & 1)));
-      const bomb = await buildArtifact({ VERSION: '3\n', ab });
+      const bomb = await buildArtifact(base, { VERSION: '3\n', ab });
       const e2 = await disk.installRelease(bomb.path, bomb.sha256, 'r3').catch((e: unknown) => e);
       expect(e2).toMatchObject({ code: 'SLW_TARGET_FAILED' });
       expect((e2 as Error).message).toContain('the disk is full');
@@ -497,7 +478,7 @@ describe('SSH connection faults', () => {
     const r = await t.exec({ shell: 'echo "$SSH_CONNECTION"' }, { timeoutMs: 10_000 });
     // The target sees the connection coming from the jump host's forward, not from us directly.
     expect(r.output).toContain(` ${jumpTarget.port}`);
-    const art = await buildArtifact({ VERSION: 'jumped\n' });
+    const art = await buildArtifact(base, { VERSION: 'jumped\n' });
     await t.installRelease(art.path, art.sha256, 'r1');
     await t.switchCurrent('r1');
     expect((await t.exec({ argv: ['cat', 'current/VERSION'] }, { timeoutMs: 10_000 })).output).toBe(

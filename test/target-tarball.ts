@@ -1,8 +1,13 @@
-/** Writes .tar.gz files byte by byte (ustar headers), so tests can build archives no well-behaved tar would. */
+/**
+ * Artifacts for target tests: real .tar.gz files made by node-tar, and ones written byte by byte (ustar headers)
+ * that no well-behaved tar would make.
+ */
 
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { create as createTar } from 'tar';
 
 export type TarEntry =
   | { readonly type: 'file'; readonly path: string; readonly content?: string; readonly mode?: number }
@@ -70,4 +75,23 @@ function header(name: string, mode: number, size: number, type: string, linkname
   for (const byte of h) sum += byte;
   put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
   return h;
+}
+
+/** A real tarball made by node-tar from real files (in a folder under `dir`), the way a build would make one. */
+export async function buildArtifact(
+  dir: string,
+  files: Record<string, string | Buffer>,
+): Promise<{ path: string; sha256: string }> {
+  const staging = await mkdtemp(path.join(dir, 'staging-'));
+  for (const [rel, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
+    await writeFile(path.join(staging, rel), content);
+  }
+  const file = `${staging}.tar.gz`;
+  await createTar({ gzip: true, file, cwd: staging, portable: true }, ['.']);
+  await rm(staging, { recursive: true });
+  const sha256 = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+  return { path: file, sha256 };
 }

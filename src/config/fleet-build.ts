@@ -10,7 +10,7 @@ import type {
   TargetSpec,
   TrafficSpec,
 } from '../core/process.js';
-import type { HostInput, SshDefaultsInput, StrategyInput } from './fleet-schema.js';
+import { type HostInput, SSH_HOST_KEYS, type SshDefaultsInput, type StrategyInput } from './fleet-schema.js';
 import { durationMs, type ProcessFile } from './schema.js';
 import { buildSshTarget, type SshTargetInput } from './ssh-target-schema.js';
 import type { TrafficInput } from './traffic-schema.js';
@@ -122,18 +122,7 @@ export function environmentTargets(
 /** An ssh host: its own connection keys, else the environment's `ssh` defaults, else the SSH target's. */
 function sshTarget(h: HostInput, d: SshDefaultsInput, baseDir: string): TargetSpec {
   const input: Record<string, unknown> = { type: 'ssh', address: h.address, root: h.root };
-  const keys = [
-    'port',
-    'user',
-    'identityFile',
-    'passphrase',
-    'agent',
-    'knownHosts',
-    'acceptNewHosts',
-    'jump',
-    'connectTimeout',
-  ] as const;
-  for (const k of keys) {
+  for (const k of SSH_HOST_KEYS) {
     const v = h[k] ?? d[k];
     if (v !== undefined) input[k] = v;
   }

@@ -1,6 +1,6 @@
 /** Checks of an environment's fleet that one schema cannot express: target xor hosts, unique hosts, strategy needs. */
 
-import { STRATEGY_KEYS } from './fleet-schema.js';
+import { SSH_HOST_KEYS, STRATEGY_KEYS } from './fleet-schema.js';
 import type { ProblemList } from './problems.js';
 import type { ProcessFile } from './schema.js';
 
@@ -60,17 +60,7 @@ function checkFleet(name: string, env: EnvironmentInput, problems: ProblemList):
           },
         );
     } else {
-      for (const key of [
-        'port',
-        'user',
-        'identityFile',
-        'passphrase',
-        'agent',
-        'knownHosts',
-        'acceptNewHosts',
-        'jump',
-        'connectTimeout',
-      ] as const)
+      for (const key of SSH_HOST_KEYS)
         if (h[key] !== undefined)
           problems.add([...at, key], `"${key}" applies only to ssh hosts, and "${h.name}" is type: local`, {
             at: 'key',

@@ -40,6 +40,8 @@ const sshKeys = {
   jump: ssh.jump,
   connectTimeout: ssh.connectTimeout,
 };
+/** The names of those keys, for code that copies or checks them one by one. */
+export const SSH_HOST_KEYS = Object.keys(sshKeys) as readonly (keyof typeof sshKeys)[];
 
 export const hostSchema = z
   .strictObject({

@@ -1,6 +1,7 @@
 /** Reads Ansible's YAML inventory shape (`all: { hosts, children, vars }`) into Slipway host entries. */
 
 import { closest } from './did-you-mean.js';
+import { SSH_HOST_KEYS } from './fleet-schema.js';
 import type { FieldOrigin } from './inventory-problems.js';
 import type { InventoryHost } from './inventory-slipway.js';
 import { type ProblemList, show } from './problems.js';
@@ -36,35 +37,10 @@ const REFUSED_HINTS: readonly [RegExp, string][] = [
 ];
 
 /** Slipway's own host keys, usable as host or group vars (anything else that is not ansible_* belongs to playbooks). */
-const SLIPWAY_KEYS = new Set([
-  'type',
-  'address',
-  'root',
-  'servicePort',
-  'slots',
-  'port',
-  'user',
-  'identityFile',
-  'passphrase',
-  'agent',
-  'knownHosts',
-  'acceptNewHosts',
-  'jump',
-  'connectTimeout',
-]);
+const SLIPWAY_KEYS = new Set(['type', 'address', 'root', 'servicePort', 'slots', ...SSH_HOST_KEYS]);
 
 /** Keys that mean something only for ssh hosts. */
-export const SSH_ONLY_KEYS: ReadonlySet<string> = new Set([
-  'port',
-  'user',
-  'identityFile',
-  'passphrase',
-  'agent',
-  'knownHosts',
-  'acceptNewHosts',
-  'jump',
-  'connectTimeout',
-]);
+export const SSH_ONLY_KEYS: ReadonlySet<string> = new Set(SSH_HOST_KEYS);
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
 /** Ansible's implicit groups: every host is in them, so they say nothing. */

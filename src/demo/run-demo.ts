@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
@@ -24,6 +23,7 @@ import { execLocal } from '../targets/local-exec.js';
 import { sha256File } from '../targets/safe-archive.js';
 import { type DemoPrometheus, findPrometheus, startDemoPrometheus } from './demo-prometheus.js';
 import { startTraffic } from './demo-traffic.js';
+import { freePort } from './free-port.js';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/notes/', import.meta.url));
 const MARKER = '.slipway-demo';
@@ -316,18 +316,6 @@ async function stopServices(dir: string): Promise<void> {
       { env: { NOTES_DATA: path.join(dir, 'targets', env, 'shared') }, timeoutMs: 15_000 },
     ).catch(() => undefined);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function summarizeDemo(result: DemoResult): string[] {

@@ -56,3 +56,13 @@ export async function startReleaseService(targetRoot: string): Promise<ReleaseSe
     },
   };
 }
+
+/** Users: a GET / every `everyMs` (answers read and dropped), so rates have something to count. Returns the stop. */
+export function steadyTraffic(service: ReleaseService, everyMs: number): () => void {
+  const timer = setInterval(() => {
+    fetch(`${service.url}/`)
+      .then((r) => r.text())
+      .catch(() => undefined);
+  }, everyMs);
+  return () => clearInterval(timer);
+}

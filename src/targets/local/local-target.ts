@@ -17,9 +17,11 @@ import path from 'node:path';
 import { isSlipwayError, SlipwayError } from '../../core/errors.js';
 import type { ExecOptions, ExecResult, Target, TargetLayout } from '../../core/ports.js';
 import type { CommandSpec } from '../../core/process.js';
+import { verifyArtifact } from '../artifact-check.js';
 import { execLocal } from '../local-exec.js';
+import { expectedSha256, parseReleaseMarker, type ReleaseMarker } from '../release-marker.js';
 import { assertReleaseName, isReleaseName } from '../release-name.js';
-import { extractArchive, inspectArchive, sha256File } from '../safe-archive.js';
+import { extractArchive, inspectArchive } from '../safe-archive.js';
 import { fsyncPath, fsyncTree, randomSuffix, writeNewFileDurably } from './local-durable.js';
 
 /**
@@ -38,17 +40,6 @@ export const STALE_TMP_MS = 60_000;
 const DIR_MODE = 0o750;
 /** Files written by `writeReleaseFile` (configuration, possibly with secrets). */
 const FILE_MODE = 0o640;
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-interface ReleaseMarker {
-  readonly name: string;
-  readonly sha256: string;
-  /** ISO-8601 UTC; `listReleases` orders by it. */
-  readonly installedAt: string;
-  readonly entries: number;
-  readonly bytes: number;
-}
 
 export function createLocalTarget(root: string): LocalTarget {
   return new LocalTarget(root);
@@ -90,16 +81,7 @@ export class LocalTarget implements Target {
     signal?: AbortSignal,
   ): Promise<{ readonly dir: string; readonly reused: boolean }> {
     assertReleaseName(name);
-    const expected = sha256.toLowerCase();
-    if (!SHA256_HEX.test(expected)) {
-      throw new SlipwayError(
-        'SLW_ARTIFACT_CHECKSUM',
-        `expected SHA-256 ${JSON.stringify(sha256)} is not 64 hex digits`,
-        {
-          hint: 'this is the checksum recorded for the release; check the store or the checksum file',
-        },
-      );
-    }
+    const expected = expectedSha256(sha256);
     signal?.throwIfAborted();
     const dir = this.releaseDir(name);
     const existing = await this.fs('read release', dir, () => readMarker(dir));
@@ -113,7 +95,9 @@ export class LocalTarget implements Target {
     }
 
     // Everything about the artifact is checked before anything is written.
-    await verifyArtifact(artifactPath, expected, signal);
+    await verifyArtifact(artifactPath, expected, signal, (e) =>
+      wrapFsError('read artifact', artifactPath, e),
+    );
     const summary = await inspectArchive(artifactPath, signal);
 
     const tmp = path.join(this.layout.releases, `${TMP_PREFIX}${name}-${randomSuffix()}`);
@@ -430,59 +414,16 @@ export class LocalTarget implements Target {
   }
 }
 
-async function verifyArtifact(
-  file: string,
-  expected: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact not found: ${file}`, {
-      hint: 'build it first, or check "artifact.path" in the process file',
-      cause: e,
-    });
-  });
-  if (!st.isFile())
-    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact ${file} is not a regular file`);
-  let actual: string;
-  try {
-    actual = await sha256File(file, signal);
-  } catch (e) {
-    if (signal?.aborted) throw signal.reason;
-    throw wrapFsError('read artifact', file, e);
-  }
-  if (actual !== expected) {
-    throw new SlipwayError(
-      'SLW_ARTIFACT_CHECKSUM',
-      `artifact ${file} has SHA-256 ${actual}, expected ${expected}`,
-      {
-        hint: 'the artifact changed after its checksum was recorded: rebuild it under a new release id',
-        details: { expected, actual },
-      },
-    );
-  }
-}
-
 /** The marker of a complete release, or null (no folder, no marker, unreadable or malformed marker). */
 async function readMarker(dir: string): Promise<ReleaseMarker | null> {
   const file = path.join(dir, RELEASE_MARKER);
   try {
     const [dirStat, st] = await Promise.all([lstat(dir), lstat(file)]);
     if (!dirStat.isDirectory() || !st.isFile()) return null;
-    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return null;
-    const m = parsed as Partial<Record<keyof ReleaseMarker, unknown>>;
-    if (typeof m.sha256 !== 'string' || !SHA256_HEX.test(m.sha256) || typeof m.installedAt !== 'string')
-      return null;
-    return {
-      name: typeof m.name === 'string' ? m.name : path.basename(dir),
-      sha256: m.sha256,
-      installedAt: m.installedAt,
-      entries: typeof m.entries === 'number' ? m.entries : 0,
-      bytes: typeof m.bytes === 'number' ? m.bytes : 0,
-    };
+    return parseReleaseMarker(await readFile(file, 'utf8'), path.basename(dir));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || e instanceof SyntaxError) return null;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw e;
   }
 }

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { SlipwayError } from '../../core/errors.js';
 import type { ExecOptions, ExecResult, Target, TargetLayout } from '../../core/ports.js';
 import type { CommandSpec, SshTargetSpec } from '../../core/process.js';
+import { verifyArtifact } from '../artifact-check.js';
+import { expectedSha256, parseReleaseMarker, type ReleaseMarker } from '../release-marker.js';
 import { assertReleaseName, isReleaseName } from '../release-name.js';
-import { type ArchiveSummary, inspectArchive, sha256File } from '../safe-archive.js';
+import { type ArchiveSummary, inspectArchive } from '../safe-archive.js';
 import { SshConnection, type SshConnectionOptions } from './ssh-connection.js';
 import { execRemote, RemoteKiller } from './ssh-exec.js';
 import {
@@ -32,17 +34,8 @@ export const SCRIPT_TIMEOUT_MS = 600_000;
 export const INCOMING_PREFIX = '.incoming-';
 export const TMP_PREFIX = '.tmp-';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Enough for listing thousands of release markers. */
 const SCRIPT_OUTPUT_BYTES = 8 * 1024 * 1024;
-
-interface ReleaseMarker {
-  readonly name: string;
-  readonly sha256: string;
-  readonly installedAt: string;
-  readonly entries: number;
-  readonly bytes: number;
-}
 
 /** Rejects values that could be read as an option or carry control characters, before anything connects. */
 export function validateSshSpec(spec: SshTargetSpec): void {
@@ -121,16 +114,7 @@ export class SshTarget implements Target {
     signal?: AbortSignal,
   ): Promise<{ readonly dir: string; readonly reused: boolean }> {
     assertReleaseName(name);
-    const expected = sha256.toLowerCase();
-    if (!SHA256_HEX.test(expected)) {
-      throw new SlipwayError(
-        'SLW_ARTIFACT_CHECKSUM',
-        `expected SHA-256 ${JSON.stringify(sha256)} is not 64 hex digits`,
-        {
-          hint: 'this is the checksum recorded for the release; check the store or the checksum file',
-        },
-      );
-    }
+    const expected = expectedSha256(sha256);
     signal?.throwIfAborted();
     const dir = this.releaseDir(name);
     const existing = await this.readMarker(dir, signal);
@@ -157,7 +141,7 @@ export class SshTarget implements Target {
         signal,
       );
       if (r.exitCode === ScriptExit.exists) {
-        const winner = parseMarker(r.output, dir);
+        const winner = parseReleaseMarker(r.output, path.posix.basename(dir));
         if (winner) return { dir, reused: this.sameRelease(winner, expected, name, dir) };
       }
       if (r.exitCode === ScriptExit.checksum) {
@@ -280,7 +264,7 @@ export class SshTarget implements Target {
     for (let i = 0; i + 1 < parts.length; i += 2) {
       const name = parts[i]!;
       if (!isReleaseName(name)) continue;
-      const marker = parseMarker(parts[i + 1]!, path.posix.join(releases, name));
+      const marker = parseReleaseMarker(parts[i + 1]!, name);
       if (marker) found.push({ name, installedAt: marker.installedAt });
     }
     found.sort((a, b) =>
@@ -387,7 +371,9 @@ export class SshTarget implements Target {
   private async readMarker(dir: string, signal: AbortSignal | undefined): Promise<ReleaseMarker | null> {
     const r = await this.script(READ_MARKER, [dir], signal);
     this.expectOk(r, `read ${dir}`);
-    return r.output.startsWith('marker\n') ? parseMarker(r.output.slice('marker\n'.length), dir) : null;
+    return r.output.startsWith('marker\n')
+      ? parseReleaseMarker(r.output.slice('marker\n'.length), path.posix.basename(dir))
+      : null;
   }
 
   private sameRelease(existing: ReleaseMarker, expected: string, name: string, dir: string): true {
@@ -487,7 +473,15 @@ async function checkArtifact(
   const known = key === null ? undefined : checked.get(key);
   if (known) return await known;
   const checking = (async () => {
-    const size = await verifyArtifact(file, expected, signal);
+    const size = await verifyArtifact(
+      file,
+      expected,
+      signal,
+      (e) =>
+        new SlipwayError('SLW_TARGET_FAILED', `cannot read artifact ${file}: ${(e as Error).message}`, {
+          cause: e,
+        }),
+    );
     return { size, summary: await inspectArchive(file, signal) };
   })();
   if (key !== null) {
@@ -497,63 +491,6 @@ async function checkArtifact(
     checking.catch(() => checked.delete(key));
   }
   return await checking;
-}
-
-/** Checks the artifact on this machine; returns its size. */
-async function verifyArtifact(
-  file: string,
-  expected: string,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact not found: ${file}`, {
-      hint: 'build it first, or check "artifact.path" in the process file',
-      cause: e,
-    });
-  });
-  if (!st.isFile())
-    throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `artifact ${file} is not a regular file`);
-  let actual: string;
-  try {
-    actual = await sha256File(file, signal);
-  } catch (e) {
-    if (signal?.aborted) throw signal.reason;
-    throw new SlipwayError('SLW_TARGET_FAILED', `cannot read artifact ${file}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  if (actual !== expected) {
-    throw new SlipwayError(
-      'SLW_ARTIFACT_CHECKSUM',
-      `artifact ${file} has SHA-256 ${actual}, expected ${expected}`,
-      {
-        hint: 'the artifact changed after its checksum was recorded: rebuild it under a new release id',
-        details: { expected, actual },
-      },
-    );
-  }
-  return st.size;
-}
-
-/** A marker's JSON, validated as the local target does; null when it is not one Slipway wrote. */
-function parseMarker(text: string, dir: string): ReleaseMarker | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const m = parsed as Partial<Record<keyof ReleaseMarker, unknown>>;
-  if (typeof m.sha256 !== 'string' || !SHA256_HEX.test(m.sha256) || typeof m.installedAt !== 'string')
-    return null;
-  return {
-    name: typeof m.name === 'string' ? m.name : path.posix.basename(dir),
-    sha256: m.sha256,
-    installedAt: m.installedAt,
-    entries: typeof m.entries === 'number' ? m.entries : 0,
-    bytes: typeof m.bytes === 'number' ? m.bytes : 0,
-  };
 }
 
 function compare(a: string, b: string): number {
