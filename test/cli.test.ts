@@ -182,6 +182,11 @@ describe('slipway CLI', () => {
     });
     for (let i = 0; i < 200 && !existsSync(path.join(dir, 'started')); i++)
       await new Promise((r) => setTimeout(r, 50));
+    // The scenario: the runner recorded the command's process group, then died (the record is written just
+    // after the spawn, so a kill in between would leave nothing to stop).
+    const recorded = async () =>
+      (await slipway(['logs', '1', '--json'], { cwd: dir })).stdout.includes('"step.process"');
+    for (let i = 0; i < 50 && !(await recorded()); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const orphan = await slipway(['status', '1'], { cwd: dir, env: { NO_COLOR: '1' } });
