@@ -17,7 +17,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import * as tar from 'tar';
 import type { Backend, TrafficSwitch } from '../src/core/ports.js';
 import { HaproxySwitch } from '../src/traffic/haproxy/haproxy-switch.js';
@@ -30,10 +29,9 @@ import { type SshdFleet, startSshd } from '../test/servers/sshd.js';
 import { BIN, round } from './bench-util.js';
 import { runCommand } from './fleet-vs-ansible.js';
 import type { BenchSection } from './section.js';
+import { CONNECTIONS, startLoad } from './zero-downtime.js';
 
 const NAMES = ['web1', 'web2', 'web3'];
-const CONNECTIONS = 10;
-const OFFERED_RATE = 400;
 /** Target from the issue: at least this many requests per second over the whole scenario. */
 const MIN_RATE = 200;
 const SETTLE_MS = 1_000;
@@ -70,48 +68,6 @@ export interface ZeroDowntimeDeployRow {
   readonly pass: boolean;
   /** Why it did not pass, when it did not. */
   readonly problem?: string;
-}
-
-interface LoadResult {
-  readonly requests: number;
-  readonly seconds: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly sample: string[];
-}
-
-function startLoad(url: string): { stop(): Promise<LoadResult> } {
-  const started = performance.now();
-  let requests = 0;
-  let non2xx = 0;
-  let errors = 0;
-  const sample = new Set<string>();
-  const instance = autocannon({
-    url,
-    connections: CONNECTIONS,
-    overallRate: OFFERED_RATE,
-    duration: 3_600,
-    timeout: 10,
-  });
-  instance.on('response', (_client, statusCode) => {
-    requests++;
-    if (statusCode < 200 || statusCode >= 300) {
-      non2xx++;
-      if (sample.size < 5) sample.add(`HTTP ${statusCode}`);
-    }
-  });
-  instance.on('reqError', (e) => {
-    requests++;
-    errors++;
-    if (sample.size < 5) sample.add(e.code ?? e.message);
-  });
-  return {
-    async stop() {
-      instance.stop();
-      await instance;
-      return { requests, seconds: (performance.now() - started) / 1000, non2xx, errors, sample: [...sample] };
-    },
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

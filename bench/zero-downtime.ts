@@ -23,7 +23,7 @@ import { round } from './bench-util.js';
 import type { BenchSection } from './section.js';
 
 const HOSTS = 3;
-const CONNECTIONS = 10;
+export const CONNECTIONS = 10;
 const OFFERED_RATE = 400;
 /** Target from the issue: at least this many requests per second over the whole scenario. */
 const MIN_RATE = 200;
@@ -138,11 +138,21 @@ async function naiveRestart(services: readonly Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.start()));
 }
 
-interface Load {
-  stop(): Promise<{ requests: number; seconds: number; non2xx: number; errors: number; sample: string[] }>;
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  /** Up to 5 distinct failures seen, e.g. "HTTP 502" or "ECONNRESET". */
+  readonly sample: string[];
 }
 
-function startLoad(url: string): Load {
+interface Load {
+  stop(): Promise<LoadResult>;
+}
+
+/** Constant autocannon load on `url` (keep-alive, OFFERED_RATE req/s) until stopped; counts every failure. */
+export function startLoad(url: string): Load {
   const started = performance.now();
   let requests = 0;
   let non2xx = 0;
